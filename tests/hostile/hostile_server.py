@@ -1,0 +1,651 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""A deliberately misbehaving NBD server for testing client negotiation.
+
+Usage: hostile_server.py --mode MODE --log FILE [--port-file FILE]
+                         [--timeout SECS]
+       hostile_server.py --list-modes
+
+Listens on 127.0.0.1 on a random free port, prints the port on stdout and
+(atomically) to --port-file, serves ONE connection and exits.  It exits by
+itself when no client arrives within --timeout seconds (default 30), and a
+connection never lives longer than --timeout seconds either.
+
+Log lines (one per event, flushed at once):
+  CLIENTFLAGS 0x%08x          client flags as read after the greeting
+  OPT <name> len=<n>          every option; unknown ones as OPT 0x%x len=<n>
+  GONAME <name>               GO/INFO: requested export name (escaped)
+  GOINFO <t1,t2,...>          GO/INFO: requested info types (EXPORT, NAME,
+                              DESCRIPTION, BLOCK_SIZE, else 0x%x; '-' if none)
+  GOBAD len=<n>               GO/INFO whose data does not parse
+  EXPORTNAME <name>           EXPORT_NAME: requested export name (escaped)
+  TLSHELLO                    unparseable bytes that start 0x16 0x03
+  BYTES <n>                   n raw bytes that are not a parseable option
+                              (or request), e.g. a TLS ClientHello
+  CMD <name> off=<o> len=<n>  transmission phase request (unknown: CMD 0x%x)
+  EOF                         the client closed the connection
+  TIMEOUT                     the connection deadline expired
+  NOCLIENT                    no client connected before the deadline
+  ERROR <exception class>     any other socket error (connection dropped)
+Python 3 standard library only.
+"""
+
+import argparse
+import os
+import socket
+import struct
+import sys
+import time
+
+NBDMAGIC = b"NBDMAGIC"
+IHAVEOPT = b"IHAVEOPT"
+OLDSTYLE_MAGIC = 0x00420281861253
+REPLY_MAGIC = 0x0003E889045565A9
+REQUEST_MAGIC = 0x25609513
+SIMPLE_REPLY_MAGIC = 0x67446698
+
+FLAG_FIXED_NEWSTYLE = 1 << 0
+FLAG_NO_ZEROES = 1 << 1
+CFLAG_NO_ZEROES = 1 << 1
+
+OPT_EXPORT_NAME = 1
+OPT_ABORT = 2
+OPT_LIST = 3
+OPT_STARTTLS = 5
+OPT_INFO = 6
+OPT_GO = 7
+OPT_NAMES = {
+    1: "EXPORT_NAME", 2: "ABORT", 3: "LIST", 4: "PEEK_EXPORT",
+    5: "STARTTLS", 6: "INFO", 7: "GO", 8: "STRUCTURED_REPLY",
+    9: "LIST_META_CONTEXT", 10: "SET_META_CONTEXT", 11: "EXTENDED_HEADERS",
+}
+
+REP_ACK = 1
+REP_SERVER = 2
+REP_INFO = 3
+REP_ERR = 1 << 31
+REP_ERR_UNSUP = REP_ERR + 1
+REP_ERR_POLICY = REP_ERR + 2
+REP_ERR_INVALID = REP_ERR + 3
+REP_ERR_PLATFORM = REP_ERR + 4
+REP_ERR_TLS_REQD = REP_ERR + 5
+REP_ERR_UNKNOWN = REP_ERR + 6
+REP_ERR_SHUTDOWN = REP_ERR + 7
+REP_ERR_BLOCK_SIZE_REQD = REP_ERR + 8
+REP_ERR_MYSTERY = 0x8000FFFF
+
+INFO_EXPORT = 0
+INFO_BLOCK_SIZE = 3
+INFO_NAMES = {0: "EXPORT", 1: "NAME", 2: "DESCRIPTION", 3: "BLOCK_SIZE"}
+
+TFLAG_HAS_FLAGS = 1 << 0
+TFLAG_SEND_FLUSH = 1 << 2
+EXPORT_SIZE = 1 << 20
+EXPORT_FLAGS = TFLAG_HAS_FLAGS | TFLAG_SEND_FLUSH
+
+CMD_NAMES = {0: "READ", 1: "WRITE", 2: "DISC", 3: "FLUSH", 4: "TRIM",
+             5: "CACHE", 6: "WRITE_ZEROES", 7: "BLOCK_STATUS"}
+CMD_READ, CMD_WRITE, CMD_DISC = 0, 1, 2
+EINVAL = 22
+
+MAX_KEEP = 64 * 1024          # option data kept in memory (rest discarded)
+MAX_READ = 32 << 20           # largest READ/WRITE served
+
+# Handler results: what the option loop does next.
+CONTINUE = None               # read the next option
+CLOSE = "close"               # hang up (then log what the client still sends)
+TRANSMISSION = "transmission"  # enter the transmission phase
+
+
+class Eof(Exception):
+    """The client closed the connection (or reset it)."""
+
+
+class Deadline(Exception):
+    """The connection deadline expired."""
+
+
+def escape(b):
+    return "".join(chr(c) if 0x21 <= c < 0x7F and c != 0x5C else "\\x%02x" % c
+                   for c in b)
+
+
+class Session:
+    """One client connection.  Mode functions tweak the attributes below."""
+
+    def __init__(self, conn, logf, deadline):
+        self.conn = conn
+        self.logf = logf
+        self.deadline = deadline
+        self.client_flags = 0
+        # Knobs for the modes.
+        self.greeting_magic = NBDMAGIC
+        self.handshake_flags = FLAG_FIXED_NEWSTYLE | FLAG_NO_ZEROES
+        self.reply_magic = REPLY_MAGIC
+        self.reply_opt = lambda opt: opt
+        self.start = phase_newstyle
+        self.handlers = dict(NORMAL_HANDLERS)
+        self.default_handler = h_unsup
+
+    # -- plumbing ---------------------------------------------------------
+    def log(self, line):
+        self.logf.write(line + "\n")
+        self.logf.flush()
+
+    def remaining(self):
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise Deadline()
+        return left
+
+    def recv_some(self, n, wait=None):
+        """Up to n bytes; Eof on close; Deadline when time is up.  With wait,
+        returns b'' when nothing arrives within wait seconds."""
+        left = self.remaining()
+        self.conn.settimeout(min(left, wait) if wait is not None else left)
+        try:
+            data = self.conn.recv(n)
+        except socket.timeout:
+            if wait is not None and wait < left:
+                return b""
+            raise Deadline()
+        except (ConnectionResetError, BrokenPipeError):
+            raise Eof()
+        if not data:
+            raise Eof()
+        return data
+
+    def recv_exact(self, n):
+        buf = b""
+        while len(buf) < n:
+            try:
+                buf += self.recv_some(min(n - len(buf), 65536))
+            except Eof:
+                if buf:
+                    self.log("BYTES %d" % len(buf))
+                raise
+        return buf
+
+    def send(self, data):
+        self.conn.settimeout(self.remaining())
+        try:
+            self.conn.sendall(data)
+        except socket.timeout:
+            raise Deadline()
+        except (ConnectionResetError, BrokenPipeError):
+            raise Eof()
+
+    def garbage(self, buf):
+        """Log bytes that are not a parseable option or request."""
+        try:
+            while True:
+                more = self.recv_some(65536, wait=0.2)
+                if not more:
+                    break
+                buf += more
+        except Eof:
+            self.log_garbage(buf)
+            raise
+        self.log_garbage(buf)
+
+    def log_garbage(self, buf):
+        if buf[:2] == b"\x16\x03":
+            self.log("TLSHELLO")
+        self.log("BYTES %d" % len(buf))
+
+    def read_framed(self, n, magic):
+        """Read an n-byte header that must start with magic; None (after
+        logging the bytes) when it does not."""
+        buf = b""
+        while len(buf) < n:
+            try:
+                buf += self.recv_some(n - len(buf))
+            except Eof:
+                if buf:
+                    self.log_garbage(buf)
+                raise
+            k = min(len(buf), len(magic))
+            if buf[:k] != magic[:k]:
+                self.garbage(buf)
+                return None
+        return buf
+
+    # -- replies ------------------------------------------------------------
+    def reply(self, opt, rtype, payload=b"", length=None):
+        if length is None:
+            length = len(payload)
+        self.send(struct.pack(">QIII", self.reply_magic, self.reply_opt(opt),
+                              rtype, length) + payload)
+
+    def error(self, opt, rtype, msg):
+        self.reply(opt, rtype, msg.encode("utf-8"))
+
+    def info_export(self, opt):
+        self.reply(opt, REP_INFO,
+                   struct.pack(">HQH", INFO_EXPORT, EXPORT_SIZE, EXPORT_FLAGS))
+
+    def no_zeroes(self):
+        return bool(self.handshake_flags & FLAG_NO_ZEROES and
+                    self.client_flags & CFLAG_NO_ZEROES)
+
+    # -- mode helpers -------------------------------------------------------
+    def set_all(self, handler, keep=()):
+        """Answer every option with handler, except the options in keep."""
+        self.handlers = {o: h for o, h in self.handlers.items() if o in keep}
+        self.default_handler = handler
+
+    def set_go(self, handler):
+        self.handlers[OPT_GO] = handler
+        self.handlers[OPT_INFO] = handler
+
+    # -- driver ---------------------------------------------------------------
+    def run(self):
+        try:
+            self.start(self)
+        except Eof:
+            self.log("EOF")
+        except Deadline:
+            self.log("TIMEOUT")
+        except OSError as e:
+            self.log("ERROR %s" % e.__class__.__name__)
+
+
+# -- phases -------------------------------------------------------------------
+
+def phase_drain(s):
+    """Log whatever the client still sends until it closes."""
+    while True:
+        data = s.recv_some(65536)
+        s.log_garbage(data)
+
+
+def phase_hangup(s):
+    try:
+        s.conn.shutdown(socket.SHUT_WR)
+    except OSError:
+        pass
+    phase_drain(s)
+
+
+def phase_newstyle(s):
+    s.send(s.greeting_magic + IHAVEOPT + struct.pack(">H", s.handshake_flags))
+    (s.client_flags,) = struct.unpack(">I", s.recv_exact(4))
+    s.log("CLIENTFLAGS 0x%08x" % s.client_flags)
+    option_loop(s)
+
+
+def phase_oldstyle(s):
+    s.send(NBDMAGIC + struct.pack(">QQI", OLDSTYLE_MAGIC, EXPORT_SIZE,
+                                  EXPORT_FLAGS) + bytes(124))
+    phase_transmission(s)
+
+
+def option_loop(s):
+    while True:
+        hdr = s.read_framed(16, IHAVEOPT)
+        if hdr is None:
+            return phase_hangup(s)
+        opt, length = struct.unpack(">II", hdr[8:])
+        data = b""
+        left = length
+        while left:
+            try:
+                chunk = s.recv_some(min(left, 65536))
+            except Eof:
+                s.log("OPT %s len=%d" % (OPT_NAMES.get(opt, "0x%x" % opt),
+                                         length))
+                s.log("BYTES %d" % (length - left))
+                raise
+            left -= len(chunk)
+            if len(data) < MAX_KEEP:
+                data += chunk[:MAX_KEEP - len(data)]
+        s.log("OPT %s len=%d" % (OPT_NAMES.get(opt, "0x%x" % opt), length))
+        if opt in (OPT_GO, OPT_INFO):
+            parsed = parse_go(data, length)
+            if parsed is None:
+                s.log("GOBAD len=%d" % length)
+            else:
+                s.log("GONAME %s" % escape(parsed[0]))
+                s.log("GOINFO %s" % (",".join(
+                    INFO_NAMES.get(i, "0x%x" % i) for i in parsed[1]) or "-"))
+        elif opt == OPT_EXPORT_NAME:
+            s.log("EXPORTNAME %s" % escape(data))
+        handler = s.handlers.get(opt, s.default_handler)
+        action = handler(s, opt, data)
+        if action == CLOSE:
+            return phase_hangup(s)
+        if action == TRANSMISSION:
+            return phase_transmission(s)
+
+
+def parse_go(data, length):
+    """(name, [info types]) from GO/INFO data, or None if malformed."""
+    if length != len(data) or length < 6:
+        return None
+    (namelen,) = struct.unpack(">I", data[:4])
+    if namelen > length - 6:
+        return None
+    name = data[4:4 + namelen]
+    (n,) = struct.unpack(">H", data[4 + namelen:6 + namelen])
+    if 6 + namelen + 2 * n != length:
+        return None
+    infos = struct.unpack(">%dH" % n, data[6 + namelen:])
+    return name, list(infos)
+
+
+def simple_reply(s, cookie, err, payload=b""):
+    s.send(struct.pack(">IIQ", SIMPLE_REPLY_MAGIC, err, cookie) + payload)
+
+
+def phase_transmission(s):
+    """Minimal transmission phase: an all-zero 1 MiB disk that drops writes;
+    NBD_CMD_DISC closes the connection."""
+    magic = struct.pack(">I", REQUEST_MAGIC)
+    while True:
+        hdr = s.read_framed(28, magic)
+        if hdr is None:
+            return phase_hangup(s)
+        _, _, cmd, cookie, off, length = struct.unpack(">IHHQQI", hdr)
+        s.log("CMD %s off=%d len=%d" % (CMD_NAMES.get(cmd, "0x%x" % cmd),
+                                        off, length))
+        if cmd == CMD_DISC:
+            return phase_hangup(s)
+        ok = length <= MAX_READ and off + length <= EXPORT_SIZE
+        if cmd == CMD_WRITE:
+            left = length
+            while left:
+                left -= len(s.recv_some(min(left, 65536)))
+        if cmd == CMD_READ and ok:
+            simple_reply(s, cookie, 0, bytes(length))
+        elif cmd in CMD_NAMES and cmd != 7 and ok:
+            simple_reply(s, cookie, 0)
+        else:
+            simple_reply(s, cookie, EINVAL)
+
+
+# -- option handlers (s, opt, data) -> action ------------------------------------
+
+def h_unsup(s, opt, data):
+    s.error(opt, REP_ERR_UNSUP, "option %d not supported" % opt)
+
+
+def h_silent(s, opt, data):
+    """Never answer."""
+
+
+def h_hangup(s, opt, data):
+    return CLOSE
+
+
+def h_abort(s, opt, data):
+    s.reply(opt, REP_ACK)
+    return CLOSE
+
+
+def h_list(s, opt, data):
+    if data:
+        return s.error(opt, REP_ERR_INVALID, "LIST takes no data")
+    for name in (b"disk", b"other"):
+        s.reply(opt, REP_SERVER, struct.pack(">I", len(name)) + name)
+    s.reply(opt, REP_ACK)
+
+
+def h_starttls_unsup(s, opt, data):
+    s.error(opt, REP_ERR_UNSUP, "TLS not supported here")
+
+
+def go_done(opt):
+    return TRANSMISSION if opt == OPT_GO else CONTINUE
+
+
+def h_go(s, opt, data):
+    if parse_go(data, len(data)) is None:
+        return s.error(opt, REP_ERR_INVALID, "malformed request")
+    s.info_export(opt)
+    s.reply(opt, REP_ACK)
+    return go_done(opt)
+
+
+def h_export_name(s, opt, data):
+    s.send(struct.pack(">QH", EXPORT_SIZE, EXPORT_FLAGS) +
+           (b"" if s.no_zeroes() else bytes(124)))
+    return TRANSMISSION
+
+
+def err_handler(rtype, msg):
+    def handler(s, opt, data):
+        s.error(opt, rtype, msg)
+    return handler
+
+
+NORMAL_HANDLERS = {
+    OPT_EXPORT_NAME: h_export_name,
+    OPT_ABORT: h_abort,
+    OPT_LIST: h_list,
+    OPT_STARTTLS: h_starttls_unsup,
+    OPT_INFO: h_go,
+    OPT_GO: h_go,
+}
+
+
+# -- modes ------------------------------------------------------------------------
+
+def mode_normal(s):
+    pass
+
+
+def mode_starttls_unsup(s):
+    s.handlers[OPT_STARTTLS] = err_handler(REP_ERR_UNSUP,
+                                           "TLS not supported here")
+
+
+def mode_starttls_policy(s):
+    s.handlers[OPT_STARTTLS] = err_handler(REP_ERR_POLICY,
+                                           "TLS forbidden by policy")
+
+
+def mode_starttls_invalid(s):
+    s.handlers[OPT_STARTTLS] = err_handler(REP_ERR_INVALID,
+                                           "STARTTLS is invalid here")
+
+
+def mode_tls_reqd(s):
+    # A liar: even STARTTLS gets TLS_REQD.  ABORT is still ACKed;
+    # EXPORT_NAME cannot carry an error, so the server hangs up.
+    s.set_all(err_handler(REP_ERR_TLS_REQD, "TLS is required"),
+              keep=(OPT_ABORT,))
+    s.handlers[OPT_EXPORT_NAME] = h_hangup
+
+
+def mode_go_unsup(s):
+    s.set_go(err_handler(REP_ERR_UNSUP, "GO not supported (old server)"))
+
+
+def mode_huge_reply(s):
+    def first(s, opt, data):
+        s.reply(opt, REP_INFO, struct.pack(">HQH", INFO_EXPORT, EXPORT_SIZE,
+                                           EXPORT_FLAGS) + bytes(20),
+                length=0xFFFFFFFF)
+        s.set_all(h_silent)
+    s.set_all(first)
+
+
+def mode_wrong_option(s):
+    s.reply_opt = lambda opt: OPT_LIST if opt != OPT_LIST else OPT_GO
+
+
+def mode_short_info(s):
+    def handler(s, opt, data):
+        s.reply(opt, REP_INFO, struct.pack(">HI", INFO_EXPORT, EXPORT_SIZE))
+        s.reply(opt, REP_ACK)
+        return go_done(opt)
+    s.set_go(handler)
+
+
+def mode_server_namelen(s):
+    def handler(s, opt, data):
+        s.reply(opt, REP_SERVER, struct.pack(">I", 100) + b"disk")
+        s.reply(opt, REP_ACK)
+    s.handlers[OPT_LIST] = handler
+
+
+def mode_bad_magic(s):
+    s.greeting_magic = b"NBDMAGIX"
+
+
+def mode_bad_optmagic(s):
+    s.reply_magic = REPLY_MAGIC + 1
+
+
+def mode_silent(s):
+    s.set_all(h_silent)
+
+
+def mode_silent_before_greeting(s):
+    s.start = phase_drain
+
+
+def mode_no_fixed_newstyle(s):
+    # An old server: anything but EXPORT_NAME makes it drop the connection.
+    s.handshake_flags = FLAG_NO_ZEROES
+    s.set_all(h_hangup, keep=(OPT_EXPORT_NAME,))
+
+
+def mode_oldstyle(s):
+    s.start = phase_oldstyle
+
+
+def mode_unknown_error(s):
+    s.set_go(err_handler(REP_ERR_MYSTERY, "mystery"))
+
+
+def mode_platform(s):
+    s.set_go(err_handler(REP_ERR_PLATFORM, "platform says no"))
+
+
+def mode_shutdown(s):
+    s.set_go(err_handler(REP_ERR_SHUTDOWN, "server shutting down"))
+
+
+def mode_block_size_reqd(s):
+    s.set_go(err_handler(REP_ERR_BLOCK_SIZE_REQD, "block size required"))
+
+
+def mode_unknown(s):
+    def handler(s, opt, data):
+        parsed = parse_go(data, len(data))
+        name = parsed[0].decode("utf-8", "replace") if parsed else "?"
+        s.error(opt, REP_ERR_UNKNOWN, "export '%s' not found" % name)
+    s.set_go(handler)
+
+
+def mode_info_then_close(s):
+    def handler(s, opt, data):
+        s.info_export(opt)
+        return CLOSE
+    s.set_go(handler)
+
+
+def mode_error_len_huge(s):
+    def handler(s, opt, data):
+        s.reply(opt, REP_ERR_POLICY, b"forbidden!", length=1 << 30)
+        return CLOSE
+    s.set_go(handler)
+
+
+def mode_blocksize(s):
+    def handler(s, opt, data):
+        s.info_export(opt)
+        s.reply(opt, REP_INFO, struct.pack(">HIII", INFO_BLOCK_SIZE,
+                                           512, 4096, 32 << 20))
+        s.reply(opt, REP_ACK)
+        return go_done(opt)
+    s.set_go(handler)
+
+
+def mode_zero_size_reply_ack_go(s):
+    def handler(s, opt, data):
+        s.reply(opt, REP_ACK)
+        return go_done(opt)
+    s.set_go(handler)
+
+
+MODES = {
+    "normal": mode_normal,
+    "starttls-unsup": mode_starttls_unsup,
+    "starttls-policy": mode_starttls_policy,
+    "starttls-invalid": mode_starttls_invalid,
+    "tls-reqd": mode_tls_reqd,
+    "go-unsup": mode_go_unsup,
+    "huge-reply": mode_huge_reply,
+    "wrong-option": mode_wrong_option,
+    "short-info": mode_short_info,
+    "server-namelen": mode_server_namelen,
+    "bad-magic": mode_bad_magic,
+    "bad-optmagic": mode_bad_optmagic,
+    "silent": mode_silent,
+    "silent-before-greeting": mode_silent_before_greeting,
+    "no-fixed-newstyle": mode_no_fixed_newstyle,
+    "oldstyle": mode_oldstyle,
+    "unknown-error": mode_unknown_error,
+    "platform": mode_platform,
+    "shutdown": mode_shutdown,
+    "block-size-reqd": mode_block_size_reqd,
+    "unknown": mode_unknown,
+    "info-then-close": mode_info_then_close,
+    "error-len-huge": mode_error_len_huge,
+    "blocksize": mode_blocksize,
+    "zero-size-reply-ack-go": mode_zero_size_reply_ack_go,
+}
+
+
+def write_port_file(path, port):
+    tmp = "%s.tmp.%d" % (path, os.getpid())
+    with open(tmp, "w") as f:
+        f.write("%d\n" % port)
+    os.replace(tmp, path)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--mode", choices=sorted(MODES))
+    ap.add_argument("--log")
+    ap.add_argument("--port-file")
+    ap.add_argument("--timeout", type=float, default=30.0)
+    ap.add_argument("--list-modes", action="store_true")
+    args = ap.parse_args()
+    if args.list_modes:
+        print("\n".join(MODES))
+        return 0
+    if not args.mode or not args.log:
+        ap.error("--mode and --log are required")
+
+    with open(args.log, "w") as logf:
+        lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        lsock.bind(("127.0.0.1", 0))
+        lsock.listen(1)
+        port = lsock.getsockname()[1]
+        if args.port_file:
+            write_port_file(args.port_file, port)
+        try:
+            print(port, flush=True)
+        except OSError:
+            pass
+        lsock.settimeout(args.timeout)
+        try:
+            conn, _ = lsock.accept()
+        except socket.timeout:
+            logf.write("NOCLIENT\n")
+            return 0
+        finally:
+            lsock.close()
+        with conn:
+            s = Session(conn, logf, time.monotonic() + args.timeout)
+            MODES[args.mode](s)
+            s.run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

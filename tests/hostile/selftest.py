@@ -1,0 +1,529 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Self-test for hostile_server.py: drive every mode with a raw-socket client
+and check the bytes on the wire and the server's log.  Prints TAP.
+Run: prove --exec '' tests/hostile/selftest.py"""
+
+import os
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SERVER = os.path.join(HERE, "hostile_server.py")
+
+REPLY_MAGIC = 0x0003E889045565A9
+OPT_EXPORT_NAME, OPT_ABORT, OPT_LIST, OPT_STARTTLS = 1, 2, 3, 5
+OPT_INFO, OPT_GO, OPT_STRUCTURED_REPLY = 6, 7, 8
+REP_ACK, REP_SERVER, REP_INFO = 1, 2, 3
+ERR = 1 << 31
+(ERR_UNSUP, ERR_POLICY, ERR_INVALID, ERR_PLATFORM, ERR_TLS_REQD,
+ ERR_UNKNOWN, ERR_SHUTDOWN, ERR_BLOCK_SIZE_REQD) = range(ERR + 1, ERR + 9)
+INFO_EXPORT, INFO_BLOCK_SIZE = 0, 3
+SIZE, TFLAGS = 1 << 20, 1 | 4
+CLIENTHELLO = b"\x16\x03\x01\x00\x2f\x01\x00\x00\x2b\x03\x03" + bytes(42)
+
+
+class Fail(Exception):
+    pass
+
+
+def check(cond, what):
+    if not cond:
+        raise Fail(what)
+
+
+def eq(got, want, what):
+    if got != want:
+        raise Fail("%s: got %r, want %r" % (what, got, want))
+
+
+class Server:
+    def __init__(self, mode, timeout=10):
+        self.dir = tempfile.mkdtemp(prefix="hostile-selftest.")
+        self.log = os.path.join(self.dir, "log")
+        pf = os.path.join(self.dir, "port")
+        self.proc = subprocess.Popen(
+            [sys.executable, SERVER, "--mode", mode, "--log", self.log,
+             "--port-file", pf, "--timeout", str(timeout)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        end = time.monotonic() + 5
+        while not os.path.exists(pf):
+            if time.monotonic() > end or self.proc.poll() is not None:
+                raise Fail("server did not write its port file")
+            time.sleep(0.01)
+        with open(pf) as f:
+            self.port = int(f.read())
+        eq(int(self.proc.stdout.readline()), self.port, "port on stdout")
+
+    def wait(self, t=5):
+        """Wait for the server to exit by itself; return the log lines."""
+        try:
+            self.proc.wait(t)
+        except subprocess.TimeoutExpired:
+            raise Fail("server still running after %ss" % t)
+        with open(self.log) as f:
+            return f.read().splitlines()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        self.proc.stdout.close()
+        self.proc.stderr.close()
+        for name in os.listdir(self.dir):
+            os.unlink(os.path.join(self.dir, name))
+        os.rmdir(self.dir)
+
+
+class Client:
+    def __init__(self, port):
+        self.s = socket.create_connection(("127.0.0.1", port), timeout=5)
+
+    def recv_exact(self, n):
+        buf = b""
+        while len(buf) < n:
+            d = self.s.recv(n - len(buf))
+            if not d:
+                raise Fail("EOF after %d of %d bytes" % (len(buf), n))
+            buf += d
+        return buf
+
+    def expect_eof(self, t=2):
+        self.s.settimeout(t)
+        try:
+            d = self.s.recv(1)
+        except socket.timeout:
+            raise Fail("server did not close")
+        except ConnectionResetError:
+            d = b""
+        eq(d, b"", "EOF from server")
+        self.s.settimeout(5)
+
+    def expect_quiet(self, t=0.3):
+        self.s.settimeout(t)
+        try:
+            d = self.s.recv(1)
+            raise Fail("unexpected data/EOF from server: %r" % d)
+        except socket.timeout:
+            pass
+        self.s.settimeout(5)
+
+    def greeting(self, flags=3):
+        g = self.recv_exact(18)
+        eq(g[:16], b"NBDMAGICIHAVEOPT", "greeting magic")
+        hflags = struct.unpack(">H", g[16:])[0]
+        if flags is not None:
+            self.s.sendall(struct.pack(">I", flags))
+        return hflags
+
+    def opt(self, opt, data=b""):
+        self.s.sendall(b"IHAVEOPT" + struct.pack(">II", opt, len(data)) + data)
+
+    def reply(self, opt=None, magic=REPLY_MAGIC, payload=True):
+        m, o, t, n = struct.unpack(">QIII", self.recv_exact(20))
+        eq(m, magic, "reply magic")
+        if opt is not None:
+            eq(o, opt, "reply option")
+        data = self.recv_exact(n) if payload else b""
+        return t, n, data
+
+    def go(self, name=b"disk", infos=(), opt=OPT_GO):
+        self.opt(opt, struct.pack(">I", len(name)) + name +
+                 struct.pack(">H", len(infos)) +
+                 b"".join(struct.pack(">H", i) for i in infos))
+
+    def cmd(self, cmd, off=0, length=0, cookie=0x1234):
+        self.s.sendall(struct.pack(">IHHQQI", 0x25609513, 0, cmd, cookie,
+                                   off, length))
+
+    def close(self):
+        self.s.close()
+
+
+def expect_info_export(c, opt):
+    t, n, d = c.reply(opt)
+    eq((t, n), (REP_INFO, 12), "INFO_EXPORT reply")
+    eq(struct.unpack(">HQH", d), (INFO_EXPORT, SIZE, TFLAGS), "INFO_EXPORT")
+
+
+def expect_error(c, opt, rtype, msg):
+    t, n, d = c.reply(opt)
+    eq(t, rtype, "error type")
+    eq(d, msg.encode(), "error message")
+
+
+def abort(c):
+    c.opt(OPT_ABORT)
+    eq(c.reply(OPT_ABORT)[:2], (REP_ACK, 0), "ABORT acked")
+    c.expect_eof()
+    c.close()
+
+
+def has(log, *lines):
+    for line in lines:
+        check(line in log, "log lacks %r: %r" % (line, log))
+
+
+# -- one function per scenario: (c, srv) -> None, raising Fail ------------------
+
+def t_normal_go(c, srv):
+    eq(c.greeting(), 3, "handshake flags FIXED_NEWSTYLE|NO_ZEROES")
+    c.opt(OPT_LIST)
+    for name in (b"disk", b"other"):
+        t, n, d = c.reply(OPT_LIST)
+        eq((t, d), (REP_SERVER, struct.pack(">I", len(name)) + name),
+           "REP_SERVER")
+    eq(c.reply(OPT_LIST)[:2], (REP_ACK, 0), "LIST ACK")
+    c.opt(OPT_STARTTLS)
+    eq(c.reply(OPT_STARTTLS)[0], ERR_UNSUP, "STARTTLS refused")
+    c.opt(OPT_STRUCTURED_REPLY)
+    eq(c.reply(OPT_STRUCTURED_REPLY)[0], ERR_UNSUP, "unknown option")
+    c.opt(0x1234)
+    eq(c.reply(0x1234)[0], ERR_UNSUP, "unknown option")
+    c.go(opt=OPT_INFO)
+    expect_info_export(c, OPT_INFO)
+    eq(c.reply(OPT_INFO)[:2], (REP_ACK, 0), "INFO ACK")
+    c.go(infos=(INFO_BLOCK_SIZE, 1))
+    expect_info_export(c, OPT_GO)
+    eq(c.reply(OPT_GO)[:2], (REP_ACK, 0), "GO ACK")
+    c.cmd(0, off=512, length=512, cookie=77)
+    eq(c.recv_exact(16 + 512),
+       struct.pack(">IIQ", 0x67446698, 0, 77) + bytes(512), "READ reply")
+    c.cmd(2)
+    c.expect_eof()
+    c.close()
+    has(srv.wait(), "CLIENTFLAGS 0x00000003", "OPT LIST len=0",
+        "OPT STARTTLS len=0", "OPT STRUCTURED_REPLY len=0",
+        "OPT 0x1234 len=0", "OPT INFO len=10", "OPT GO len=14",
+        "GONAME disk", "GOINFO -", "GOINFO BLOCK_SIZE,NAME",
+        "CMD READ off=512 len=512", "CMD DISC off=0 len=0", "EOF")
+
+
+def t_normal_export_name(c, srv):
+    c.greeting(flags=1)
+    c.opt(OPT_EXPORT_NAME, b"abc")
+    eq(c.recv_exact(134), struct.pack(">QH", SIZE, TFLAGS) + bytes(124),
+       "EXPORT_NAME reply with 124 zeroes")
+    c.cmd(2)
+    c.expect_eof()
+    c.close()
+    has(srv.wait(), "CLIENTFLAGS 0x00000001", "OPT EXPORT_NAME len=3",
+        "EXPORTNAME abc", "EOF")
+
+
+def t_normal_abort(c, srv):
+    c.greeting()
+    abort(c)
+    has(srv.wait(), "OPT ABORT len=0", "EOF")
+
+
+def t_normal_bad_go(c, srv):
+    c.greeting()
+    c.opt(OPT_GO, struct.pack(">I", 50) + b"x")
+    eq(c.reply(OPT_GO)[0], ERR_INVALID, "malformed GO refused")
+    abort(c)
+    has(srv.wait(), "OPT GO len=5", "GOBAD len=5")
+
+
+def starttls_refused(rtype, msg):
+    def t(c, srv):
+        c.greeting()
+        c.opt(OPT_STARTTLS)
+        expect_error(c, OPT_STARTTLS, rtype, msg)
+        abort(c)
+        log = srv.wait()
+        eq(log, ["CLIENTFLAGS 0x00000003", "OPT STARTTLS len=0",
+                 "OPT ABORT len=0", "EOF"], "log")
+    return t
+
+
+def t_tlshello_after_refusal(c, srv):
+    c.greeting()
+    c.opt(OPT_STARTTLS)
+    expect_error(c, OPT_STARTTLS, ERR_UNSUP, "TLS not supported here")
+    c.s.sendall(CLIENTHELLO)
+    c.expect_eof()
+    c.close()
+    log = srv.wait()
+    has(log, "TLSHELLO", "BYTES %d" % len(CLIENTHELLO), "EOF")
+    check(not any(x.startswith("OPT ABORT") for x in log), "no ABORT logged")
+
+
+def t_tls_reqd(c, srv):
+    c.greeting()
+    for opt in (OPT_LIST, OPT_STARTTLS):
+        c.opt(opt)
+        expect_error(c, opt, ERR_TLS_REQD, "TLS is required")
+    c.go()
+    expect_error(c, OPT_GO, ERR_TLS_REQD, "TLS is required")
+    abort(c)
+    has(srv.wait(), "OPT LIST len=0", "OPT STARTTLS len=0", "OPT GO len=10")
+
+
+def t_go_unsup(c, srv):
+    c.greeting()
+    for opt in (OPT_INFO, OPT_GO):
+        c.go(opt=opt)
+        eq(c.reply(opt)[0], ERR_UNSUP, "GO/INFO unsupported")
+    c.opt(OPT_EXPORT_NAME, b"disk")
+    eq(c.recv_exact(10), struct.pack(">QH", SIZE, TFLAGS),
+       "EXPORT_NAME reply, NO_ZEROES")
+    c.expect_quiet()
+    c.cmd(2)
+    c.expect_eof()
+    c.close()
+    has(srv.wait(), "OPT EXPORT_NAME len=4", "EXPORTNAME disk", "EOF")
+
+
+def t_huge_reply(c, srv):
+    c.greeting()
+    c.go()
+    t, n, _ = c.reply(OPT_GO, payload=False)
+    eq((t, n), (REP_INFO, 0xFFFFFFFF), "huge reply header")
+    eq(c.recv_exact(32)[:2], b"\0\0", "some bytes follow")
+    c.expect_quiet(0.3)
+    c.close()
+    has(srv.wait(), "OPT GO len=10", "EOF")
+
+
+def t_wrong_option(c, srv):
+    c.greeting()
+    c.go()
+    t, _, _ = c.reply(OPT_LIST)
+    eq(t, REP_INFO, "INFO under the wrong option")
+    c.close()
+    srv.wait()
+
+
+def t_short_info(c, srv):
+    c.greeting()
+    c.go()
+    t, n, d = c.reply(OPT_GO)
+    eq((t, n, d[:2]), (REP_INFO, 6, b"\0\0"), "6-byte INFO_EXPORT")
+    eq(c.reply(OPT_GO)[:2], (REP_ACK, 0), "then ACK")
+    c.close()
+    srv.wait()
+
+
+def t_server_namelen(c, srv):
+    c.greeting()
+    c.opt(OPT_LIST)
+    t, n, d = c.reply(OPT_LIST)
+    eq(t, REP_SERVER, "REP_SERVER")
+    check(struct.unpack(">I", d[:4])[0] > n - 4, "inner name length too big")
+    eq(c.reply(OPT_LIST)[:2], (REP_ACK, 0), "then ACK")
+    abort(c)
+    srv.wait()
+
+
+def t_bad_magic(c, srv):
+    eq(c.recv_exact(8), b"NBDMAGIX", "bad first magic")
+    c.close()
+    has(srv.wait(), "EOF")
+
+
+def t_bad_optmagic(c, srv):
+    c.greeting()
+    c.go()
+    t, _, _ = c.reply(OPT_GO, magic=REPLY_MAGIC + 1)
+    eq(t, REP_INFO, "INFO with wrong magic")
+    c.close()
+    srv.wait()
+
+
+def t_silent(c, srv):
+    c.greeting()
+    c.go()
+    c.expect_quiet(0.5)
+    c.close()
+    has(srv.wait(), "OPT GO len=10", "EOF")
+
+
+def t_silent_before_greeting(c, srv):
+    c.expect_quiet(0.5)
+    c.s.sendall(b"hello")
+    time.sleep(0.1)
+    c.close()
+    has(srv.wait(), "BYTES 5", "EOF")
+
+
+def t_no_fixed_newstyle(c, srv):
+    eq(c.greeting(flags=0) & 1, 0, "no FIXED_NEWSTYLE flag")
+    c.opt(OPT_LIST)
+    c.expect_eof()
+    c.close()
+    has(srv.wait(), "CLIENTFLAGS 0x00000000", "OPT LIST len=0", "EOF")
+
+
+def t_oldstyle(c, srv):
+    g = c.recv_exact(152)
+    eq(g[:8], b"NBDMAGIC", "magic")
+    eq(struct.unpack(">QQI", g[8:28]), (0x00420281861253, SIZE, TFLAGS),
+       "oldstyle magic, size, flags")
+    eq(g[28:], bytes(124), "zeroes")
+    c.close()
+    has(srv.wait(), "EOF")
+
+
+def go_error(rtype, msg):
+    def t(c, srv):
+        c.greeting()
+        c.go(name=b"X")
+        expect_error(c, OPT_GO, rtype, msg)
+        abort(c)
+        has(srv.wait(), "OPT GO len=7", "GONAME X")
+    return t
+
+
+def t_info_then_close(c, srv):
+    c.greeting()
+    c.go()
+    expect_info_export(c, OPT_GO)
+    c.expect_eof()
+    c.close()
+    has(srv.wait(), "EOF")
+
+
+def t_error_len_huge(c, srv):
+    c.greeting()
+    c.go()
+    t, n, _ = c.reply(OPT_GO, payload=False)
+    eq((t, n), (ERR_POLICY, 1 << 30), "1 GiB error reply")
+    eq(len(c.recv_exact(10)), 10, "10 bytes")
+    c.expect_eof()
+    c.close()
+    srv.wait()
+
+
+def t_blocksize(c, srv):
+    c.greeting()
+    c.go(infos=(INFO_BLOCK_SIZE,))
+    expect_info_export(c, OPT_GO)
+    t, n, d = c.reply(OPT_GO)
+    eq((t, n), (REP_INFO, 14), "INFO_BLOCK_SIZE")
+    eq(struct.unpack(">HIII", d), (INFO_BLOCK_SIZE, 512, 4096, 32 << 20),
+       "block sizes")
+    eq(c.reply(OPT_GO)[:2], (REP_ACK, 0), "ACK")
+    c.cmd(2)
+    c.expect_eof()
+    c.close()
+    has(srv.wait(), "GOINFO BLOCK_SIZE", "CMD DISC off=0 len=0")
+
+
+def t_zero_size_reply_ack_go(c, srv):
+    c.greeting()
+    c.go()
+    eq(c.reply(OPT_GO)[:2], (REP_ACK, 0), "bare ACK")
+    c.close()
+    srv.wait()
+
+
+TESTS = [
+    ("normal", t_normal_go, "LIST, STARTTLS, INFO, GO, READ, DISC"),
+    ("normal", t_normal_export_name, "EXPORT_NAME with 124 zeroes"),
+    ("normal", t_normal_abort, "ABORT is ACKed"),
+    ("normal", t_normal_bad_go, "malformed GO gets ERR_INVALID"),
+    ("starttls-unsup", starttls_refused(ERR_UNSUP, "TLS not supported here"),
+     "STARTTLS -> ERR_UNSUP"),
+    ("starttls-unsup", t_tlshello_after_refusal,
+     "ClientHello after refusal is logged"),
+    ("starttls-policy",
+     starttls_refused(ERR_POLICY, "TLS forbidden by policy"),
+     "STARTTLS -> ERR_POLICY"),
+    ("starttls-invalid",
+     starttls_refused(ERR_INVALID, "STARTTLS is invalid here"),
+     "STARTTLS -> ERR_INVALID"),
+    ("tls-reqd", t_tls_reqd, "everything -> ERR_TLS_REQD"),
+    ("go-unsup", t_go_unsup, "GO/INFO unsupported, EXPORT_NAME works"),
+    ("huge-reply", t_huge_reply, "reply length 0xFFFFFFFF"),
+    ("wrong-option", t_wrong_option, "reply names another option"),
+    ("short-info", t_short_info, "6-byte INFO_EXPORT"),
+    ("server-namelen", t_server_namelen, "REP_SERVER name overflows"),
+    ("bad-magic", t_bad_magic, "NBDMAGIX"),
+    ("bad-optmagic", t_bad_optmagic, "reply magic off by one"),
+    ("silent", t_silent, "never answers"),
+    ("silent-before-greeting", t_silent_before_greeting, "no greeting"),
+    ("no-fixed-newstyle", t_no_fixed_newstyle, "no FIXED_NEWSTYLE"),
+    ("oldstyle", t_oldstyle, "oldstyle greeting"),
+    ("unknown-error", go_error(0x8000FFFF, "mystery"), "unknown error type"),
+    ("platform", go_error(ERR_PLATFORM, "platform says no"), "ERR_PLATFORM"),
+    ("shutdown", go_error(ERR_SHUTDOWN, "server shutting down"),
+     "ERR_SHUTDOWN"),
+    ("block-size-reqd", go_error(ERR_BLOCK_SIZE_REQD, "block size required"),
+     "ERR_BLOCK_SIZE_REQD"),
+    ("unknown", go_error(ERR_UNKNOWN, "export 'X' not found"), "ERR_UNKNOWN"),
+    ("info-then-close", t_info_then_close, "INFO then hang up"),
+    ("error-len-huge", t_error_len_huge, "1 GiB error reply"),
+    ("blocksize", t_blocksize, "INFO_BLOCK_SIZE, GOINFO logged"),
+    ("zero-size-reply-ack-go", t_zero_size_reply_ack_go, "ACK without INFO"),
+]
+
+
+def run_one(mode, fn):
+    srv = Server(mode)
+    try:
+        c = Client(srv.port)
+        try:
+            fn(c, srv)
+        finally:
+            c.close()
+    finally:
+        srv.stop()
+
+
+def t_noclient():
+    srv = Server("normal", timeout=0.5)
+    try:
+        eq(srv.wait(3), ["NOCLIENT"], "log")
+    finally:
+        srv.stop()
+
+
+def t_timeout():
+    srv = Server("silent", timeout=1)
+    try:
+        c = Client(srv.port)
+        c.greeting()
+        has(srv.wait(4), "TIMEOUT")
+        c.close()
+    finally:
+        srv.stop()
+
+
+def main():
+    modes = subprocess.run([sys.executable, SERVER, "--list-modes"],
+                           check=True, capture_output=True,
+                           text=True).stdout.split()
+    tests = [("%s: %s" % (m, d), lambda m=m, f=f: run_one(m, f))
+             for m, f, d in TESTS]
+    tests.append(("server exits by itself with no client", t_noclient))
+    tests.append(("connection deadline logs TIMEOUT", t_timeout))
+    print("1..%d" % (len(tests) + 1))
+    failed = 0
+    untested = set(modes) - {m for m, _, _ in TESTS}
+    ok = not untested
+    print("%sok 1 - every mode has a test%s" % (
+        "" if ok else "not ", "" if ok else " (missing: %s)" %
+        " ".join(sorted(untested))))
+    failed += not ok
+    for n, (desc, fn) in enumerate(tests, 2):
+        try:
+            fn()
+            print("ok %d - %s" % (n, desc))
+        except Exception as e:  # noqa: BLE001 - report any failure as TAP
+            failed += 1
+            print("not ok %d - %s" % (n, desc))
+            for line in (str(e) if isinstance(e, Fail)
+                         else traceback.format_exc()).splitlines():
+                print("#   " + line)
+        sys.stdout.flush()
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
