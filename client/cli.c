@@ -1,0 +1,362 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Parsed with getopt_long_only, like the reference, so "-persist" and
+ * "--persist" both work.  Positional arguments follow the reference:
+ * host [port] [device], where a second argument that is not a port is the
+ * device; a lone "nbdX" means "look it up in nbdtab".
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "uri.h"
+
+enum {
+	OPT_PSK_FILE = 0x100,
+	OPT_PSK_USER,
+	OPT_JSON,
+	OPT_LIST_DEVICES,
+	OPT_NBDTAB,
+};
+
+static const char short_opts[] = "A:b:B:c:C:d:F:ghH:i:K:lLmnN:pPRst:T:uVxy:";
+
+static const struct option long_opts[] = {
+	{ "block-size", required_argument, NULL, 'b' },
+	{ "cacertfile", required_argument, NULL, 'A' },
+	{ "certfile", required_argument, NULL, 'F' },
+	{ "check", required_argument, NULL, 'c' },
+	{ "connections", required_argument, NULL, 'C' },
+	{ "dead-timeout", required_argument, NULL, 'T' },
+	{ "disconnect", required_argument, NULL, 'd' },
+	{ "enable-tls", no_argument, NULL, 'x' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "identifier", required_argument, NULL, 'i' },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "keyfile", required_argument, NULL, 'K' },
+	{ "list", no_argument, NULL, 'l' },
+	{ "list-devices", no_argument, NULL, OPT_LIST_DEVICES },
+	{ "name", required_argument, NULL, 'N' },
+	{ "nbdtab", required_argument, NULL, OPT_NBDTAB },
+	{ "no-optgo", no_argument, NULL, 'g' },
+	{ "nofork", no_argument, NULL, 'n' },
+	{ "nonetlink", no_argument, NULL, 'L' },
+	{ "persist", no_argument, NULL, 'p' },
+	{ "preinit", no_argument, NULL, 'P' },
+	{ "priority", required_argument, NULL, 'y' },
+	{ "psk-file", required_argument, NULL, OPT_PSK_FILE },
+	{ "psk-user", required_argument, NULL, OPT_PSK_USER },
+	{ "readonly", no_argument, NULL, 'R' },
+	{ "size", required_argument, NULL, 'B' },
+	{ "swap", no_argument, NULL, 's' },
+	{ "systemd-mark", no_argument, NULL, 'm' },
+	{ "timeout", required_argument, NULL, 't' },
+	{ "tlshostname", required_argument, NULL, 'H' },
+	{ "unix", no_argument, NULL, 'u' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
+
+void cli_usage(FILE *f)
+{
+	fputs("Usage: nbd-client [options] host [port] [nbd_device]\n"
+	      "       nbd-client [options] nbd://host[:port]/export [nbd_device]\n"
+	      "       nbd-client [options] -u /path/to/socket nbd_device\n"
+	      "       nbd-client nbdX                (options from /etc/nbdtab)\n"
+	      "       nbd-client -d nbd_device       disconnect\n"
+	      "       nbd-client -c nbd_device       is it connected? (exit 0 yes, 1 no)\n"
+	      "       nbd-client -l host [port]      list exports\n"
+	      "       nbd-client --check host|URI    negotiate, report, disconnect\n"
+	      "       nbd-client --list-devices      show nbd devices\n"
+	      "Options (one or two dashes):\n"
+	      "  -N, -name NAME           export name (default: the server's default export)\n"
+	      "  -b, -block-size N        block size: 512, 1024, 2048 or 4096\n"
+	      "  -B, -size BYTES          force the device size\n"
+	      "  -t, -timeout SECONDS     request and negotiation timeout\n"
+	      "  -T, -dead-timeout SEC    how long I/O waits for a reconnect\n"
+	      "  -C, -connections N       N connections (server must allow multi-conn)\n"
+	      "  -p, -persist             reconnect when the connection drops\n"
+	      "  -s, -swap                lock memory: the device is used for swap\n"
+	      "  -n, -nofork              stay in the foreground, log to stderr\n"
+	      "  -m, -systemd-mark        mark the process so systemd spares it at shutdown\n"
+	      "  -L, -nonetlink           use the ioctl interface, not netlink\n"
+	      "  -R, -readonly            attach read-only\n"
+	      "  -P, -preinit             no negotiation: hand the raw socket over (needs -B)\n"
+	      "  -g, -no-optgo            use NBD_OPT_EXPORT_NAME instead of NBD_OPT_GO\n"
+	      "  -i, -identifier ID       backend identifier shown in sysfs\n"
+	      "  -u, -unix                host is a Unix socket path\n"
+	      "  --json                   machine-readable output for --check and --list-devices\n"
+	      "  --nbdtab FILE            read FILE instead of /etc/nbdtab\n"
+	      "TLS (any of these enables TLS, which is then required):\n"
+	      "  -x, -enable-tls          use TLS, verifying the server with the system CAs\n"
+	      "  -A, -cacertfile FILE     CA certificates to verify the server with\n"
+	      "  -F, -certfile FILE       client certificate\n"
+	      "  -K, -keyfile FILE        client private key\n"
+	      "  -H, -tlshostname NAME    name to verify in the server certificate\n"
+	      "  -y, --priority STRING    GnuTLS priority string (default refuses < TLS 1.2)\n"
+	      "  --psk-file FILE          TLS-PSK keys, as written by psktool\n"
+	      "  --psk-user NAME          PSK identity to use from --psk-file\n"
+	      "  -V, -version             print the version\n"
+	      "  -h, -help                this help\n",
+	      f);
+}
+
+int cli_uint(const char *s, const char *what, unsigned long long min,
+	     unsigned long long max, unsigned long long *out,
+	     struct nbd_err *e)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	if (!isdigit((unsigned char)*s))
+		goto bad;
+	v = strtoull(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		goto bad;
+	*out = v;
+	return 0;
+bad:
+	return err_set(e, "invalid %s '%s': expected a number from %llu to %llu",
+		       what, s, min, max);
+}
+
+int cli_block_size(const char *s, uint32_t *out, struct nbd_err *e)
+{
+	unsigned long long v;
+
+	if (cli_uint(s, "block size", 512, 4096, &v, e) < 0 || (v & (v - 1)))
+		return err_set(e, "invalid block size '%s': must be 512, 1024, 2048 or 4096",
+			       s);
+	*out = (uint32_t)v;
+	return 0;
+}
+
+static int set_str(char **dst, const char *v, struct nbd_err *e)
+{
+	free(*dst);
+	*dst = strdup(v);
+	return *dst ? 0 : err_set(e, "out of memory");
+}
+
+static int parse_uint_opt(const char *arg, const char *what,
+			  unsigned long long min, unsigned long long max,
+			  unsigned int *dst, struct nbd_err *e)
+{
+	unsigned long long v;
+
+	if (cli_uint(arg, what, min, max, &v, e) < 0)
+		return -1;
+	*dst = (unsigned int)v;
+	return 0;
+}
+
+/* "nbd0", "/dev/nbd12" */
+static bool is_nbd_device(const char *s)
+{
+	if (!strncmp(s, "/dev/", 5))
+		s += 5;
+	if (strncmp(s, "nbd", 3) || !s[3])
+		return false;
+	for (s += 3; *s; s++)
+		if (!isdigit((unsigned char)*s))
+			return false;
+	return true;
+}
+
+static int set_device(struct nbd_config *c, const char *dev,
+		      struct nbd_err *e)
+{
+	if (!is_nbd_device(dev))
+		return err_set(e, "'%s' is not an nbd device (expected /dev/nbdN)",
+			       dev);
+	free(c->device);
+	if (strncmp(dev, "/dev/", 5))
+		return asprintf(&c->device, "/dev/%s", dev) < 0
+			       ? (c->device = NULL, err_set(e, "out of memory"))
+			       : 0;
+	return set_str(&c->device, dev, e);
+}
+
+static int apply_opt(int opt, const char *arg, struct nbd_config *c,
+		     struct cli *out, struct nbd_err *e)
+{
+	struct tls_config *t = &c->tls;
+	unsigned long long v;
+
+	switch (opt) {
+	case 'A': t->enabled = true; return set_str(&t->cacert, arg, e);
+	case 'F': t->enabled = true; return set_str(&t->cert, arg, e);
+	case 'K': t->enabled = true; return set_str(&t->key, arg, e);
+	case 'H': t->enabled = true; return set_str(&t->hostname, arg, e);
+	case OPT_PSK_FILE: t->enabled = true; return set_str(&t->psk_file, arg, e);
+	case OPT_PSK_USER: return set_str(&t->psk_user, arg, e);
+	case 'y': return set_str(&t->priority, arg, e);
+	case 'x': t->enabled = true; return 0;
+	case 'b': return cli_block_size(arg, &c->block_size, e);
+	case 'B':
+		if (cli_uint(arg, "size", 512, INT64_MAX, &v, e) < 0)
+			return -1;
+		c->size = v;
+		return 0;
+	case 'C': return parse_uint_opt(arg, "number of connections", 1, 64,
+					&c->connections, e);
+	case 't': return parse_uint_opt(arg, "timeout", 1, 86400 * 365,
+					&c->timeout, e);
+	case 'T': return parse_uint_opt(arg, "dead-connection timeout", 1,
+					86400 * 365, &c->dead_timeout, e);
+	case 'N': return set_str(&c->export_name, arg, e);
+	case 'i': return set_str(&c->identifier, arg, e);
+	case 'p': c->persist = true; return 0;
+	case 's': c->swap = true; return 0;
+	case 'n': c->nofork = true; return 0;
+	case 'm': c->systemd_mark = true; return 0;
+	case 'L': c->nonetlink = true; return 0;
+	case 'R': c->readonly = true; return 0;
+	case 'P': c->preinit = true; return 0;
+	case 'g': c->no_optgo = true; return 0;
+	case 'u': return set_str(&c->unix_path, "", e); /* path comes later */
+	case 'l': out->mode = MODE_LIST; return 0;
+	case 'd': out->mode = MODE_DISCONNECT; return set_device(c, arg, e);
+	case 'c':
+		/* -c DEV is the reference's status check; --check HOST|URI
+		 * (anything that is not a device) is our negotiation check. */
+		if (is_nbd_device(arg)) {
+			out->mode = MODE_STATUS;
+			return set_device(c, arg, e);
+		}
+		out->mode = MODE_CHECK;
+		return 1; /* arg is the first positional argument */
+	case OPT_JSON: out->json = true; return 0;
+	case OPT_LIST_DEVICES: out->mode = MODE_LIST_DEVICES; return 0;
+	case OPT_NBDTAB: return set_str(&out->nbdtab, arg, e);
+	case 'V': out->mode = MODE_VERSION; return 0;
+	case 'h': out->mode = MODE_HELP; return 0;
+	default:
+		return err_set(e, "invalid option (see nbd-client -help)");
+	}
+}
+
+/* The reference still accepts the old "bs=N" and "timeout=N" forms. */
+static int old_style_arg(const char *a, struct nbd_config *c,
+			 struct nbd_err *e)
+{
+	if (!strncmp(a, "bs=", 3))
+		return cli_block_size(a + 3, &c->block_size, e) < 0 ? -1 : 1;
+	if (!strncmp(a, "timeout=", 8))
+		return parse_uint_opt(a + 8, "timeout", 1, 86400 * 365,
+				      &c->timeout, e) < 0 ? -1 : 1;
+	return 0;
+}
+
+static bool is_port(const char *s)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	return !errno && !*end && v > 0 && v <= 65535;
+}
+
+/* host [port] [device] / URI [device] / socket device */
+static int positionals(char **args, int n, struct nbd_config *c,
+		       struct cli *out, struct nbd_err *e)
+{
+	int i = 0;
+
+	if (out->mode == MODE_DISCONNECT || out->mode == MODE_STATUS ||
+	    out->mode == MODE_LIST_DEVICES || out->mode == MODE_VERSION ||
+	    out->mode == MODE_HELP) {
+		if (n)
+			return err_set(e, "unexpected argument '%s'", args[0]);
+		return 0;
+	}
+	if (n == 0)
+		return err_set(e, "no server given (see nbd-client -help)");
+	if (out->mode == MODE_ATTACH && n == 1 && !c->unix_path &&
+	    is_nbd_device(args[0])) {
+		out->mode = MODE_NBDTAB;
+		return set_device(c, args[0], e);
+	}
+	if (uri_is_nbd(args[0])) {
+		if (c->unix_path)
+			return err_set(e, "-unix cannot be combined with an NBD URI (use nbd+unix:///export?socket=PATH)");
+		if (uri_parse(args[0], c, e) < 0)
+			return -1;
+		i = 1;
+	} else if (c->unix_path) {
+		if (set_str(&c->unix_path, args[i++], e) < 0)
+			return -1;
+	} else {
+		if (set_str(&c->host, args[i++], e) < 0)
+			return -1;
+		if (i < n && is_port(args[i]) && set_str(&c->port, args[i++], e) < 0)
+			return -1;
+	}
+	if (i < n && (out->mode == MODE_LIST || out->mode == MODE_CHECK))
+		return err_set(e, "unexpected argument '%s'", args[i]);
+	if (i < n && set_device(c, args[i++], e) < 0)
+		return -1;
+	if (i < n)
+		return err_set(e, "unexpected argument '%s'", args[i]);
+	return 0;
+}
+
+int cli_parse(int argc, char **argv, struct nbd_config *c, struct cli *out,
+	      struct nbd_err *e)
+{
+	char **pos = calloc((size_t)argc + 1, sizeof(*pos));
+	int opt, n = 0, r = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (!pos)
+		return err_set(e, "out of memory");
+	optind = 0; /* full reset: cli_parse may run more than once */
+	opterr = 0;
+	while ((opt = getopt_long_only(argc, argv, short_opts, long_opts,
+				       NULL)) != -1) {
+		if (opt == '?') {
+			if (optopt && strchr(short_opts, optopt))
+				err_set(e, "option '%s' needs an argument",
+					argv[optind - 1]);
+			else
+				err_set(e, "unknown option '%s' (see nbd-client -help)",
+					argv[optind - 1]);
+			goto out;
+		}
+		r = apply_opt(opt, optarg, c, out, e);
+		if (r < 0)
+			goto out;
+		if (r == 1)
+			pos[n++] = optarg;
+		r = -1;
+	}
+	for (; optind < argc; optind++) {
+		int o = old_style_arg(argv[optind], c, e);
+
+		if (o < 0)
+			goto out;
+		if (!o)
+			pos[n++] = argv[optind];
+	}
+	if (positionals(pos, n, c, out, e) < 0)
+		goto out;
+	if (c->unix_path && !*c->unix_path) {
+		err_set(e, "-unix needs the socket path as the first argument");
+		goto out;
+	}
+	r = 0;
+out:
+	free(pos);
+	return r;
+}
+
+void cli_free(struct cli *out)
+{
+	free(out->nbdtab);
+	out->nbdtab = NULL;
+}

@@ -1,0 +1,274 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conn.h"
+
+void conn_init(struct nbd_conn *c, int timeout_ms)
+{
+	memset(c, 0, sizeof(*c));
+	c->fd = -1;
+	c->timeout_ms = timeout_ms;
+}
+
+static int set_nonblock(int fd, struct nbd_err *e)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return err_errno(e, errno, "cannot make the socket non-blocking");
+	return 0;
+}
+
+int conn_wait(struct nbd_conn *c, short events, struct nbd_err *e)
+{
+	struct pollfd p = { .fd = c->fd, .events = events };
+	int r;
+
+	do
+		r = poll(&p, 1, c->timeout_ms);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return err_errno(e, errno, "poll on the connection to %s",
+				 c->peer);
+	if (r == 0)
+		return err_set(e, "timed out after %d s waiting for the server %s (raise it with -timeout)",
+			       c->timeout_ms / 1000, c->peer);
+	return 0;
+}
+
+/* Wait for a non-blocking connect() to finish within the timeout. */
+static int finish_connect(struct nbd_conn *c, struct nbd_err *e)
+{
+	int soerr = 0;
+	socklen_t len = sizeof(soerr);
+
+	if (conn_wait(c, POLLOUT, e) < 0)
+		return -1;
+	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0)
+		return err_errno(e, errno, "cannot connect to %s", c->peer);
+	if (soerr)
+		return err_errno(e, soerr, "cannot connect to %s", c->peer);
+	return 0;
+}
+
+static int try_connect(struct nbd_conn *c, int family, int type, int proto,
+		       const struct sockaddr *sa, socklen_t salen,
+		       struct nbd_err *e)
+{
+	c->fd = socket(family, type | SOCK_CLOEXEC, proto);
+	if (c->fd < 0)
+		return err_errno(e, errno, "cannot create a socket");
+	if (set_nonblock(c->fd, e) < 0)
+		goto fail;
+	if (connect(c->fd, sa, salen) == 0)
+		return 0;
+	if (errno != EINPROGRESS && errno != EAGAIN) {
+		err_errno(e, errno, "cannot connect to %s", c->peer);
+		goto fail;
+	}
+	if (finish_connect(c, e) == 0)
+		return 0;
+fail:
+	close(c->fd);
+	c->fd = -1;
+	return -1;
+}
+
+static int connect_unix(struct nbd_conn *c, const char *path,
+			struct nbd_err *e)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+
+	if (strlen(path) >= sizeof(sun.sun_path))
+		return err_set(e, "Unix socket path '%s' is too long (max %zu bytes)",
+			       path, sizeof(sun.sun_path) - 1);
+	strcpy(sun.sun_path, path);
+	c->peer = strdup(path);
+	if (!c->peer)
+		return err_errno(e, ENOMEM, "connect");
+	return try_connect(c, AF_UNIX, SOCK_STREAM, 0,
+			   (struct sockaddr *)&sun, sizeof(sun), e);
+}
+
+static int connect_tcp(struct nbd_conn *c, const char *host, const char *port,
+		       struct nbd_err *e)
+{
+	struct addrinfo hints = { .ai_family = AF_UNSPEC,
+				  .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG };
+	struct addrinfo *ai, *p;
+	int one = 1, r;
+
+	if (asprintf(&c->peer, strchr(host, ':') ? "[%s]:%s" : "%s:%s",
+		     host, port) < 0) {
+		c->peer = NULL;
+		return err_errno(e, ENOMEM, "connect");
+	}
+	r = getaddrinfo(host, port, &hints, &ai);
+	if (r == EAI_SYSTEM)
+		return err_errno(e, errno, "cannot resolve %s", c->peer);
+	if (r)
+		return err_set(e, "cannot resolve %s: %s", c->peer,
+			       gai_strerror(r));
+	r = -1;
+	for (p = ai; p && r < 0; p = p->ai_next)
+		r = try_connect(c, p->ai_family, p->ai_socktype,
+				p->ai_protocol, p->ai_addr, p->ai_addrlen, e);
+	freeaddrinfo(ai);
+	if (r == 0)
+		setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	return r;
+}
+
+int conn_connect(struct nbd_conn *c, const struct nbd_config *cfg,
+		 struct nbd_err *e)
+{
+	if (cfg->unix_path)
+		return connect_unix(c, cfg->unix_path, e);
+	if (!cfg->host)
+		return err_set(e, "no server given");
+	return connect_tcp(c, cfg->host, cfg->port ? cfg->port : NBD_DEFAULT_PORT,
+			   e);
+}
+
+static int tls_io_error(struct nbd_conn *c, ssize_t r, const char *what,
+			struct nbd_err *e)
+{
+	if (r == GNUTLS_E_PREMATURE_TERMINATION || r == 0)
+		return err_set(e, "the server %s closed the connection", c->peer);
+	return err_set(e, "TLS %s from %s failed: %s", what, c->peer,
+		       gnutls_strerror((int)r));
+}
+
+static ssize_t read_some(struct nbd_conn *c, void *buf, size_t len,
+			 struct nbd_err *e)
+{
+	ssize_t r;
+
+	for (;;) {
+		if (c->tls)
+			r = gnutls_record_recv(c->tls, buf, len);
+		else
+			r = recv(c->fd, buf, len, 0);
+		if (r > 0)
+			return r;
+		if (r == 0)
+			return err_set(e, "the server %s closed the connection",
+				       c->peer);
+		if (c->tls) {
+			if (r == GNUTLS_E_INTERRUPTED)
+				continue;
+			if (r != GNUTLS_E_AGAIN)
+				return tls_io_error(c, r, "read", e);
+		} else if (errno == EINTR) {
+			continue;
+		} else if (errno != EAGAIN && errno != EWOULDBLOCK) {
+			return err_errno(e, errno, "read from %s", c->peer);
+		}
+		if (conn_wait(c, POLLIN, e) < 0)
+			return -1;
+	}
+}
+
+int conn_read(struct nbd_conn *c, void *buf, size_t len, struct nbd_err *e)
+{
+	char *p = buf;
+
+	while (len) {
+		ssize_t r = read_some(c, p, len, e);
+
+		if (r < 0)
+			return -1;
+		p += r;
+		len -= (size_t)r;
+	}
+	return 0;
+}
+
+static ssize_t write_some(struct nbd_conn *c, const void *buf, size_t len,
+			  struct nbd_err *e)
+{
+	ssize_t r;
+
+	for (;;) {
+		if (c->tls)
+			r = gnutls_record_send(c->tls, buf, len);
+		else
+			r = send(c->fd, buf, len, MSG_NOSIGNAL);
+		if (r >= 0)
+			return r;
+		if (c->tls) {
+			if (r == GNUTLS_E_INTERRUPTED)
+				continue;
+			if (r != GNUTLS_E_AGAIN)
+				return tls_io_error(c, r, "write", e);
+			/* GnuTLS wants the same call again with the same data */
+		} else if (errno == EINTR) {
+			continue;
+		} else if (errno != EAGAIN && errno != EWOULDBLOCK) {
+			return err_errno(e, errno, "write to %s", c->peer);
+		}
+		if (conn_wait(c, POLLOUT, e) < 0)
+			return -1;
+	}
+}
+
+int conn_write(struct nbd_conn *c, const void *buf, size_t len,
+	       struct nbd_err *e)
+{
+	const char *p = buf;
+
+	while (len) {
+		ssize_t r = write_some(c, p, len, e);
+
+		if (r < 0)
+			return -1;
+		p += r;
+		len -= (size_t)r;
+	}
+	return 0;
+}
+
+static void free_tls(struct nbd_conn *c)
+{
+	if (c->tls)
+		gnutls_deinit(c->tls);
+	if (c->x509)
+		gnutls_certificate_free_credentials(c->x509);
+	if (c->psk)
+		gnutls_psk_free_client_credentials(c->psk);
+	c->tls = NULL;
+	c->x509 = NULL;
+	c->psk = NULL;
+}
+
+void conn_close(struct nbd_conn *c)
+{
+	if (c->tls && c->fd >= 0)
+		gnutls_bye(c->tls, GNUTLS_SHUT_WR); /* best effort, non-blocking */
+	free_tls(c);
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+	free(c->peer);
+	c->peer = NULL;
+}
+
+void conn_release(struct nbd_conn *c)
+{
+	free_tls(c);
+	free(c->peer);
+	conn_init(c, c->timeout_ms);
+}

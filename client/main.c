@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * nbd-client: entry point.  Parses the command line, dispatches to one mode,
+ * and prints the one error that travelled up, if any.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "attach.h"
+#include "cli.h"
+#include "nbdtab.h"
+#include "nego.h"
+#include "report.h"
+
+static int print_export(void *opaque, const char *name, const char *desc)
+{
+	(void)opaque;
+	if (desc && *desc)
+		return printf("%s\t%s\n", name, desc) < 0 ? -1 : 0;
+	return printf("%s\n", name) < 0 ? -1 : 0;
+}
+
+static int do_list(const struct nbd_config *cfg, struct nbd_err *e)
+{
+	struct nbd_session s;
+	int r;
+
+	nego_init(&s, cfg);
+	r = nego_list_exports(&s, cfg, print_export, NULL, e);
+	nego_close(&s);
+	return r;
+}
+
+static int do_check(const struct nbd_config *cfg, const struct cli *cli,
+		    struct nbd_err *e)
+{
+	struct nbd_session s;
+	int r;
+
+	nego_init(&s, cfg);
+	r = nego_query(&s, cfg, e);
+	if (r == 0)
+		report_check(stdout, &s, cli->json);
+	nego_close(&s);
+	return r;
+}
+
+static void warn_stderr(void *opaque, const char *msg)
+{
+	(void)opaque;
+	fprintf(stderr, "nbd-client: warning: %s\n", msg);
+}
+
+static int load_nbdtab(struct nbd_config *cfg, const struct cli *cli,
+		       struct nbd_err *e)
+{
+	const char *path = cli->nbdtab ? cli->nbdtab : SYSCONFDIR "/nbdtab";
+	char *dev = strdup(cfg->device);
+	int r;
+
+	if (!dev)
+		return err_set(e, "out of memory");
+	r = nbdtab_lookup(path, dev, cfg, warn_stderr, NULL, e);
+	if (r == 0)
+		err_set(e, "%s has no entry for %s", path, dev);
+	free(dev);
+	return r == 1 ? 0 : -1;
+}
+
+static int run(struct nbd_config *cfg, struct cli *cli, struct nbd_err *e)
+{
+	switch (cli->mode) {
+	case MODE_HELP:
+		cli_usage(stdout);
+		return 0;
+	case MODE_VERSION:
+		printf("nbd-client %s (drop-in for nbd-client 3.24)\n",
+		       NBDC_VERSION);
+		return 0;
+	case MODE_LIST:
+		return do_list(cfg, e);
+	case MODE_CHECK:
+		return do_check(cfg, cli, e);
+	case MODE_NBDTAB:
+		if (load_nbdtab(cfg, cli, e) < 0)
+			return -1;
+		return attach_run(cfg, e);
+	case MODE_ATTACH:
+		return attach_run(cfg, e);
+	case MODE_DISCONNECT:
+		return attach_disconnect(cfg, e);
+	case MODE_STATUS:
+		return attach_status(cfg, e);
+	case MODE_LIST_DEVICES:
+		return attach_list_devices(cli->json, e);
+	}
+	return err_set(e, "internal error: unknown mode");
+}
+
+int main(int argc, char **argv)
+{
+	struct nbd_config cfg;
+	struct nbd_err e = { "" };
+	struct cli cli;
+	int r;
+
+	config_init(&cfg);
+	if (cli_parse(argc, argv, &cfg, &cli, &e) < 0) {
+		fprintf(stderr, "nbd-client: %s\n", e.msg);
+		config_free(&cfg);
+		cli_free(&cli);
+		return 1;
+	}
+	r = run(&cfg, &cli, &e);
+	if (r < 0)
+		fprintf(stderr, "nbd-client: %s\n", e.msg);
+	config_free(&cfg);
+	cli_free(&cli);
+	/* -c: 0 connected, 1 not connected, 2 error (as the reference) */
+	if (cli.mode == MODE_STATUS)
+		return r < 0 ? 2 : r;
+	return r < 0 ? 1 : 0;
+}

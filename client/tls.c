@@ -1,0 +1,429 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gnutls/x509.h>
+
+#include "tls.h"
+
+#define PSK_FILE_MAX (64 * 1024)
+
+static int tls_fail(struct nbd_err *e, int r, const char *what)
+{
+	return err_set(e, "TLS: %s: %s", what, gnutls_strerror(r));
+}
+
+static int file_readable(const char *path, const char *what,
+			 struct nbd_err *e)
+{
+	if (access(path, R_OK) < 0)
+		return err_errno(e, errno, "cannot read %s '%s'", what, path);
+	return 0;
+}
+
+static char *path_join(const char *dir, const char *name)
+{
+	char *p;
+
+	if (asprintf(&p, "%s/%s", dir, name) < 0)
+		return NULL;
+	return p;
+}
+
+static int load_ca(struct nbd_conn *c, const char *cafile, struct nbd_err *e)
+{
+	int r;
+
+	if (cafile) {
+		if (file_readable(cafile, "CA certificate file", e) < 0)
+			return -1;
+		r = gnutls_certificate_set_x509_trust_file(c->x509, cafile,
+							   GNUTLS_X509_FMT_PEM);
+		if (r < 0)
+			return err_set(e, "cannot load CA certificates from '%s': %s",
+				       cafile, gnutls_strerror(r));
+		if (r == 0)
+			return err_set(e, "no CA certificate found in '%s' (expected PEM)",
+				       cafile);
+		return 0;
+	}
+	r = gnutls_certificate_set_x509_system_trust(c->x509);
+	if (r <= 0)
+		return err_set(e, "no CA certificates to verify the server with: the system trust store is empty or unreadable; pass -cacertfile FILE");
+	return 0;
+}
+
+static int load_client_cert(struct nbd_conn *c, const char *cert,
+			    const char *key, struct nbd_err *e)
+{
+	int r;
+
+	if (!cert && !key)
+		return 0;
+	/* like the reference: a key file alone also holds the certificate */
+	if (!cert)
+		cert = key;
+	if (!key)
+		key = cert;
+	if (file_readable(cert, "client certificate", e) < 0 ||
+	    file_readable(key, "client key", e) < 0)
+		return -1;
+	r = gnutls_certificate_set_x509_key_file(c->x509, cert, key,
+						 GNUTLS_X509_FMT_PEM);
+	if (r < 0)
+		return err_set(e, "cannot load client certificate '%s' with key '%s': %s",
+			       cert, key, gnutls_strerror(r));
+	return 0;
+}
+
+/* tls-certificates=DIR: the file names libnbd and qemu use. */
+static int x509_from_dir(struct nbd_conn *c, const char *dir,
+			 struct nbd_err *e)
+{
+	char *ca = path_join(dir, "ca-cert.pem");
+	char *cert = path_join(dir, "client-cert.pem");
+	char *key = path_join(dir, "client-key.pem");
+	int r = -1;
+
+	if (!ca || !cert || !key) {
+		err_errno(e, ENOMEM, "tls-certificates");
+		goto out;
+	}
+	if (access(dir, R_OK | X_OK) < 0) {
+		err_errno(e, errno, "cannot read TLS certificate directory '%s'",
+			  dir);
+		goto out;
+	}
+	if (load_ca(c, access(ca, F_OK) == 0 ? ca : NULL, e) < 0)
+		goto out;
+	if (access(cert, F_OK) == 0 &&
+	    load_client_cert(c, cert, key, e) < 0)
+		goto out;
+	r = 0;
+out:
+	free(ca);
+	free(cert);
+	free(key);
+	return r;
+}
+
+static int setup_x509(struct nbd_conn *c, const struct tls_config *t,
+		      struct nbd_err *e)
+{
+	int r = gnutls_certificate_allocate_credentials(&c->x509);
+
+	if (r < 0)
+		return tls_fail(e, r, "allocating credentials");
+	if (t->cert_dir)
+		r = x509_from_dir(c, t->cert_dir, e);
+	else
+		r = load_ca(c, t->cacert, e) < 0 ||
+		    load_client_cert(c, t->cert, t->key, e) < 0 ? -1 : 0;
+	if (r < 0)
+		return -1;
+	r = gnutls_credentials_set(c->tls, GNUTLS_CRD_CERTIFICATE, c->x509);
+	return r < 0 ? tls_fail(e, r, "setting credentials") : 0;
+}
+
+static char *read_small_file(const char *path, const char *what,
+			     struct nbd_err *e)
+{
+	char *buf = NULL;
+	struct stat st;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		err_errno(e, errno, "cannot read %s '%s'", what, path);
+		return NULL;
+	}
+	if (fstat(fd, &st) < 0 || st.st_size > PSK_FILE_MAX) {
+		err_set(e, "%s '%s' is not a small regular file", what, path);
+		goto out;
+	}
+	buf = calloc(1, (size_t)st.st_size + 1);
+	if (!buf) {
+		err_errno(e, ENOMEM, "%s", what);
+		goto out;
+	}
+	n = read(fd, buf, (size_t)st.st_size);
+	if (n != st.st_size) {
+		err_errno(e, n < 0 ? errno : EIO, "cannot read %s '%s'", what,
+			  path);
+		free(buf);
+		buf = NULL;
+	}
+out:
+	close(fd);
+	return buf;
+}
+
+static int hexkey_ok(const char *k, size_t len)
+{
+	size_t i;
+
+	if (len == 0 || len % 2)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (!strchr("0123456789abcdefABCDEF", k[i]))
+			return 0;
+	return 1;
+}
+
+/*
+ * psktool format: one "username:hexkey" per line.  With no user given the
+ * file must hold exactly one identity.
+ */
+int tls_psk_lookup(const char *text, const char *user, const char *origin,
+		   char **user_out, char **key_out, struct nbd_err *e)
+{
+	const char *line = text, *nl, *colon;
+	int lineno = 0, found = 0;
+
+	*user_out = *key_out = NULL;
+	for (; *line; line = nl + (*nl != 0)) {
+		size_t len, ulen;
+
+		nl = line + strcspn(line, "\n");
+		len = (size_t)(nl - line);
+		lineno++;
+		if (len && line[len - 1] == '\r')
+			len--;
+		if (!len || line[0] == '#')
+			continue;
+		colon = memchr(line, ':', len);
+		if (!colon || colon == line)
+			goto bad;
+		ulen = (size_t)(colon - line);
+		if (!hexkey_ok(colon + 1, len - ulen - 1))
+			goto bad;
+		if (user && (strlen(user) != ulen || memcmp(user, line, ulen)))
+			continue;
+		if (found++)
+			goto many;
+		*user_out = strndup(line, ulen);
+		*key_out = strndup(colon + 1, len - ulen - 1);
+	}
+	if (!found) {
+		if (user)
+			return err_set(e, "PSK file '%s' has no key for user '%s'",
+				       origin, user);
+		return err_set(e, "PSK file '%s' holds no key", origin);
+	}
+	if (!*user_out || !*key_out)
+		return err_errno(e, ENOMEM, "PSK");
+	return 0;
+bad:
+	free(*user_out);
+	free(*key_out);
+	*user_out = *key_out = NULL;
+	return err_set(e, "%s:%d: expected 'username:hexkey' (as psktool writes)",
+		       origin, lineno);
+many:
+	free(*user_out);
+	free(*key_out);
+	*user_out = *key_out = NULL;
+	return err_set(e, "PSK file '%s' holds several identities; choose one with --psk-user",
+		       origin);
+}
+
+static int setup_psk(struct nbd_conn *c, const struct tls_config *t,
+		     struct nbd_err *e)
+{
+	char *text, *user = NULL, *key = NULL;
+	gnutls_datum_t kd;
+	int r = -1;
+
+	text = read_small_file(t->psk_file, "PSK file", e);
+	if (!text)
+		return -1;
+	if (tls_psk_lookup(text, t->psk_user, t->psk_file, &user, &key, e) < 0)
+		goto out;
+	r = gnutls_psk_allocate_client_credentials(&c->psk);
+	if (r < 0) {
+		r = tls_fail(e, r, "allocating PSK credentials");
+		goto out;
+	}
+	kd.data = (unsigned char *)key;
+	kd.size = (unsigned int)strlen(key);
+	r = gnutls_psk_set_client_credentials(c->psk, user, &kd,
+					      GNUTLS_PSK_KEY_HEX);
+	if (r >= 0)
+		r = gnutls_credentials_set(c->tls, GNUTLS_CRD_PSK, c->psk);
+	if (r < 0)
+		r = err_set(e, "cannot use the PSK for '%s' from '%s': %s",
+			    user, t->psk_file, gnutls_strerror(r));
+out:
+	if (key)
+		memset(key, 0, strlen(key));
+	if (text)
+		memset(text, 0, strlen(text));
+	free(text);
+	free(user);
+	free(key);
+	return r < 0 ? -1 : 0;
+}
+
+static int set_priority(struct nbd_conn *c, const struct tls_config *t,
+			struct nbd_err *e)
+{
+	const char *errpos = NULL;
+	char prio[512];
+	int r;
+
+	if (t->priority)
+		snprintf(prio, sizeof(prio), "%s", t->priority);
+	else
+		snprintf(prio, sizeof(prio), "%s%s", NBD_TLS_DEFAULT_PRIORITY,
+			 t->psk_file ? NBD_TLS_PSK_KX : "");
+	r = gnutls_priority_set_direct(c->tls, prio, &errpos);
+	if (r < 0)
+		return err_set(e, "invalid TLS priority string '%s' (at '%s'): %s",
+			       prio, errpos ? errpos : "", gnutls_strerror(r));
+	return 0;
+}
+
+static int is_ip_literal(const char *h)
+{
+	unsigned char buf[sizeof(struct in6_addr)];
+
+	return inet_pton(AF_INET, h, buf) == 1 || inet_pton(AF_INET6, h, buf) == 1;
+}
+
+static int setup_session(struct nbd_conn *c, const struct tls_config *t,
+			 const char *name, struct nbd_err *e)
+{
+	int r = gnutls_init(&c->tls, GNUTLS_CLIENT | GNUTLS_NONBLOCK |
+					     GNUTLS_NO_SIGNAL);
+
+	if (r < 0) {
+		c->tls = NULL;
+		return tls_fail(e, r, "gnutls_init");
+	}
+	if (set_priority(c, t, e) < 0)
+		return -1;
+	if (t->psk_file)
+		r = setup_psk(c, t, e);
+	else
+		r = setup_x509(c, t, e);
+	if (r < 0)
+		return -1;
+	if (!t->psk_file) {
+		/* verify the chain, and the name unless we have none */
+		gnutls_session_set_verify_cert(c->tls, name, 0);
+		if (name && !is_ip_literal(name))
+			gnutls_server_name_set(c->tls, GNUTLS_NAME_DNS, name,
+					       strlen(name));
+	}
+	gnutls_transport_set_int(c->tls, c->fd);
+	gnutls_handshake_set_timeout(c->tls, 0);
+	return 0;
+}
+
+/* Turn the verification status bits into the reason a user can act on. */
+static void cert_reason(unsigned int st, const char *name, char *buf,
+			size_t len)
+{
+	if (st & GNUTLS_CERT_SIGNER_NOT_FOUND)
+		snprintf(buf, len, "it is signed by an unknown CA (pass the right -cacertfile)");
+	else if (st & GNUTLS_CERT_UNEXPECTED_OWNER)
+		snprintf(buf, len, "its name does not match '%s' (check the host name, or pass -tlshostname NAME)",
+			 name ? name : "");
+	else if (st & GNUTLS_CERT_EXPIRED)
+		snprintf(buf, len, "it has expired");
+	else if (st & GNUTLS_CERT_NOT_ACTIVATED)
+		snprintf(buf, len, "it is not yet valid (check the clock)");
+	else if (st & GNUTLS_CERT_REVOKED)
+		snprintf(buf, len, "it has been revoked");
+	else if (st & GNUTLS_CERT_INSECURE_ALGORITHM)
+		snprintf(buf, len, "it uses an insecure algorithm");
+	else if (st & GNUTLS_CERT_SIGNER_NOT_CA)
+		snprintf(buf, len, "its signer is not a CA");
+	else
+		snprintf(buf, len, "status 0x%x", st);
+}
+
+static int handshake_error(struct nbd_conn *c, int r, const char *name,
+			   struct nbd_err *e)
+{
+	char why[256];
+
+	if (r == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR) {
+		cert_reason(gnutls_session_get_verify_cert_status(c->tls), name,
+			    why, sizeof(why));
+		return err_set(e, "TLS handshake with %s failed: the server certificate is not trusted: %s",
+			       c->peer, why);
+	}
+	if (r == GNUTLS_E_FATAL_ALERT_RECEIVED)
+		return err_set(e, "TLS handshake with %s failed: the server sent alert '%s' (does it accept our credentials?)",
+			       c->peer,
+			       gnutls_alert_get_name(gnutls_alert_get(c->tls)));
+	if (r == GNUTLS_E_PREMATURE_TERMINATION || r == GNUTLS_E_PULL_ERROR ||
+	    r == GNUTLS_E_PUSH_ERROR)
+		return err_set(e, "TLS handshake with %s failed: the server closed the connection (it may not accept our credentials)",
+			       c->peer);
+	return err_set(e, "TLS handshake with %s failed: %s", c->peer,
+		       gnutls_strerror(r));
+}
+
+static int run_handshake(struct nbd_conn *c, const char *name,
+			 struct nbd_err *e)
+{
+	int r;
+
+	for (;;) {
+		r = gnutls_handshake(c->tls);
+		if (r == 0)
+			break;
+		if (r != GNUTLS_E_AGAIN && r != GNUTLS_E_INTERRUPTED &&
+		    gnutls_error_is_fatal(r))
+			return handshake_error(c, r, name, e);
+		if (r == GNUTLS_E_AGAIN &&
+		    conn_wait(c, gnutls_record_get_direction(c->tls) ? POLLOUT
+								     : POLLIN,
+			      e) < 0)
+			return err_prefix(e, "TLS handshake");
+	}
+	if (gnutls_protocol_get_version(c->tls) < GNUTLS_TLS1_2)
+		return err_set(e, "TLS handshake with %s negotiated %s; TLS 1.2 or later is required",
+			       c->peer, tls_version_name(c->tls));
+	return 0;
+}
+
+int tls_upgrade(struct nbd_conn *c, const struct tls_config *t,
+		const char *host, struct nbd_err *e)
+{
+	const char *name = t->hostname ? t->hostname : host;
+
+	if (t->psk_file && (t->cacert || t->cert || t->key || t->cert_dir))
+		return err_set(e, "choose either a PSK (--psk-file) or certificates (-cacertfile/-certfile/-keyfile), not both");
+	if (setup_session(c, t, name, e) < 0)
+		return -1;
+	return run_handshake(c, name, e);
+}
+
+const char *tls_version_name(gnutls_session_t s)
+{
+	const char *v = gnutls_protocol_get_name(gnutls_protocol_get_version(s));
+
+	return v ? v : "unknown";
+}
+
+const char *tls_cipher_name(gnutls_session_t s)
+{
+	const char *v = gnutls_cipher_get_name(gnutls_cipher_get(s));
+
+	return v ? v : "unknown";
+}
+
+void tls_describe(gnutls_session_t s, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s, %s", tls_version_name(s), tls_cipher_name(s));
+}

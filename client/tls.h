@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * TLS for a negotiating connection: credentials (X.509 or PSK), the
+ * handshake with certificate and host name verification, and a summary of
+ * what was negotiated.
+ */
+#ifndef NBDC_TLS_H
+#define NBDC_TLS_H
+
+#include <stddef.h>
+
+#include "config.h"
+#include "conn.h"
+#include "err.h"
+
+/*
+ * Default priority: GnuTLS's NORMAL set restricted to TLS 1.2 and 1.3, so
+ * that nothing older can ever be negotiated unless the user asks for it.
+ */
+#define NBD_TLS_DEFAULT_PRIORITY "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+#define NBD_TLS_PSK_KX ":+ECDHE-PSK:+DHE-PSK:+PSK"
+
+/*
+ * Upgrade c to TLS (called right after the server ACKed NBD_OPT_STARTTLS).
+ * host is the name the server was reached by (NULL for a Unix socket): it is
+ * the default name to verify.
+ */
+int tls_upgrade(struct nbd_conn *c, const struct tls_config *t,
+		const char *host, struct nbd_err *e);
+/* "TLS1.3, AES-256-GCM" style summary of an active session. */
+void tls_describe(gnutls_session_t s, char *buf, size_t len);
+const char *tls_version_name(gnutls_session_t s);
+const char *tls_cipher_name(gnutls_session_t s);
+
+/* Read a psktool file and find user's key (hex).  Exposed for unit tests. */
+int tls_psk_lookup(const char *text, const char *user, const char *origin,
+		   char **user_out, char **key_out, struct nbd_err *e);
+
+#endif
