@@ -146,8 +146,13 @@ int conn_connect(struct nbd_conn *c, const struct nbd_config *cfg,
 static int tls_io_error(struct nbd_conn *c, ssize_t r, const char *what,
 			struct nbd_err *e)
 {
-	if (r == GNUTLS_E_PREMATURE_TERMINATION || r == 0)
-		return err_set(e, "the server %s closed the connection", c->peer);
+	if (r == GNUTLS_E_PREMATURE_TERMINATION || r == GNUTLS_E_PULL_ERROR ||
+	    r == GNUTLS_E_PUSH_ERROR)
+		return err_set(e, "the server %s closed the TLS connection (did it reject our credentials?)",
+			       c->peer);
+	if (r == GNUTLS_E_FATAL_ALERT_RECEIVED)
+		return err_set(e, "the server %s ended the TLS connection with alert '%s'",
+			       c->peer, gnutls_alert_get_name(gnutls_alert_get(c->tls)));
 	return err_set(e, "TLS %s from %s failed: %s", what, c->peer,
 		       gnutls_strerror((int)r));
 }
@@ -252,11 +257,12 @@ static void free_tls(struct nbd_conn *c)
 	c->tls = NULL;
 	c->x509 = NULL;
 	c->psk = NULL;
+	c->tls_ready = false;
 }
 
 void conn_close(struct nbd_conn *c)
 {
-	if (c->tls && c->fd >= 0)
+	if (c->tls_ready && c->fd >= 0)
 		gnutls_bye(c->tls, GNUTLS_SHUT_WR); /* best effort, non-blocking */
 	free_tls(c);
 	if (c->fd >= 0)

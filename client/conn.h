@@ -7,6 +7,7 @@
 #ifndef NBDC_CONN_H
 #define NBDC_CONN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <gnutls/gnutls.h>
 
@@ -16,6 +17,7 @@
 struct nbd_conn {
 	int fd;
 	gnutls_session_t tls;	/* NULL while plaintext */
+	bool tls_ready;		/* handshake done: records may be sent */
 	gnutls_certificate_credentials_t x509;
 	gnutls_psk_client_credentials_t psk;
 	int timeout_ms;		/* per read/write call; -1 = wait for ever */

@@ -394,6 +394,7 @@ static int run_handshake(struct nbd_conn *c, const char *name,
 	if (gnutls_protocol_get_version(c->tls) < GNUTLS_TLS1_2)
 		return err_set(e, "TLS handshake with %s negotiated %s; TLS 1.2 or later is required",
 			       c->peer, tls_version_name(c->tls));
+	c->tls_ready = true;
 	return 0;
 }
 
