@@ -169,6 +169,9 @@ static ssize_t read_some(struct nbd_conn *c, void *buf, size_t len,
 			r = recv(c->fd, buf, len, 0);
 		if (r > 0)
 			return r;
+		if (r == 0 && c->tls)
+			return tls_io_error(c, GNUTLS_E_PREMATURE_TERMINATION,
+					    "read", e);
 		if (r == 0)
 			return err_set(e, "the server %s closed the connection",
 				       c->peer);

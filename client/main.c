@@ -32,6 +32,12 @@ static int do_list(const struct nbd_config *cfg, struct nbd_err *e)
 	return r;
 }
 
+/*
+ * --check negotiates exactly as an attach would (NBD_OPT_GO, or the
+ * EXPORT_NAME fallback), reports, and leaves with NBD_CMD_DISC.  Not
+ * NBD_OPT_INFO + NBD_OPT_ABORT: nbd-server 3.24 answers NBD_OPT_INFO with
+ * size 0, so only GO reports what the kernel would really get.
+ */
 static int do_check(const struct nbd_config *cfg, const struct cli *cli,
 		    struct nbd_err *e)
 {
@@ -39,9 +45,11 @@ static int do_check(const struct nbd_config *cfg, const struct cli *cli,
 	int r;
 
 	nego_init(&s, cfg);
-	r = nego_query(&s, cfg, e);
-	if (r == 0)
+	r = nego_connect(&s, cfg, e);
+	if (r == 0) {
 		report_check(stdout, &s, cli->json);
+		nego_disc(&s);
+	}
 	nego_close(&s);
 	return r;
 }

@@ -95,32 +95,6 @@ int nego_connect(struct nbd_session *s, const struct nbd_config *cfg,
 	return opt_export_name(s, cfg, e);
 }
 
-int nego_query(struct nbd_session *s, const struct nbd_config *cfg,
-	       struct nbd_err *e)
-{
-	int r;
-
-	if (nego_start(s, cfg, e) < 0)
-		return -1;
-	r = opt_go(s, cfg, NBD_OPT_INFO, e);
-	if (r == 0) {
-		opt_abort(s);
-		return 0;
-	}
-	if (r < 0)
-		return -1;
-	/* No NBD_OPT_INFO: GO, then leave transmission at once. */
-	r = opt_go(s, cfg, NBD_OPT_GO, e);
-	if (r == 0) {
-		nego_disc(s);
-		return 0;
-	}
-	if (r < 0)
-		return -1;
-	opt_abort(s);
-	return err_set(e, "the server supports neither NBD_OPT_INFO nor NBD_OPT_GO, so it cannot be queried (it may still be attached with EXPORT_NAME)");
-}
-
 int nego_list_exports(struct nbd_session *s, const struct nbd_config *cfg,
 		      nego_list_fn fn, void *opaque, struct nbd_err *e)
 {

@@ -42,10 +42,6 @@ int nego_start(struct nbd_session *s, const struct nbd_config *cfg,
 /* nego_start, then GO (or the EXPORT_NAME fallback): ready for the kernel. */
 int nego_connect(struct nbd_session *s, const struct nbd_config *cfg,
 		 struct nbd_err *e);
-/* nego_start, then NBD_OPT_INFO (GO + disconnect if INFO is unsupported),
- * then NBD_OPT_ABORT: what --check reports. */
-int nego_query(struct nbd_session *s, const struct nbd_config *cfg,
-	       struct nbd_err *e);
 /* nego_start, then NBD_OPT_LIST (fn per export), then NBD_OPT_ABORT. */
 int nego_list_exports(struct nbd_session *s, const struct nbd_config *cfg,
 		      nego_list_fn fn, void *opaque, struct nbd_err *e);

@@ -246,7 +246,7 @@ bad:
 static int parse_authority(struct uri_ctx *x, struct uri_parts *p, const char *a, size_t len,
 			   const char **port, size_t *port_len)
 {
-	const char *at = memrchr(a, '@', len);
+	const char *at = memchr(a, '@', len);
 	const char *colon;
 	size_t i, ncolons = 0;
 
@@ -410,9 +410,6 @@ static int parse_all(struct uri_ctx *x, struct uri_parts *p)
 
 	if (plen) {
 		/* path[0] is '/'; the export name is the rest */
-		if (plen - 1 > NBD_MAX_STRING)
-			return err_set(x->e, "export name in NBD URI '%s' is longer than %d bytes",
-				       x->show, NBD_MAX_STRING);
 		if (decode(x, path + 1, plen - 1, &p->export_name))
 			return -1;
 		if (strlen(p->export_name) > NBD_MAX_STRING)

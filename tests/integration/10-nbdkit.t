@@ -47,8 +47,8 @@ stop_bg "$BG_PID"
 P=$(free_port)
 nbdkit_start "$P" --tls=require --tls-certificates="$PKI/ca"
 nbdc --check 127.0.0.1 "$P" -N disk
-expect_fail 1 "the server requires TLS (it answered NBD_OPT_INFO with NBD_REP_ERR_TLS_REQD): pass -cacertfile FILE (or -enable-tls to use the system CAs, or --psk-file FILE) or use an nbds:// URI" "server requires TLS, client has none" 2>/dev/null
-like "$ERR" '^nbd-client: the server requires TLS \(it answered NBD_OPT_INFO with NBD_REP_ERR_TLS_REQD\): pass -cacertfile FILE' "TLS required: hint"
+expect_fail 1 "the server requires TLS (it answered NBD_OPT_GO with NBD_REP_ERR_TLS_REQD): pass -cacertfile FILE (or -enable-tls to use the system CAs, or --psk-file FILE) or use an nbds:// URI" "server requires TLS, client has none" 2>/dev/null
+like "$ERR" '^nbd-client: the server requires TLS \(it answered NBD_OPT_GO with NBD_REP_ERR_TLS_REQD\): pass -cacertfile FILE' "TLS required: hint"
 nbdc -l 127.0.0.1 "$P"
 like "$ERR" '^nbd-client: the server requires TLS \(it answered NBD_OPT_LIST with NBD_REP_ERR_TLS_REQD\)' "-list without TLS on a TLS-only server: hint"
 nbdc --check localhost "$P" -N disk -A "$CA"
@@ -94,7 +94,7 @@ nbdkit_start "$P" --tls=require --tls-certificates="$PKI/ca" --tls-verify-peer
 nbdc --check localhost "$P" -N disk -A "$CA" -F "$PKI/ca/client-cert.pem" -K "$PKI/ca/client-key.pem"
 expect_ok "client certificate accepted"
 nbdc --check localhost "$P" -N disk -A "$CA"
-like "$ERR" "^nbd-client: (TLS handshake with localhost:$P failed|waiting for the reply to NBD_OPT_INFO): the server localhost:$P closed the TLS connection \\(did it reject our credentials\\?\\)" "no client certificate: the server's refusal is reported"
+like "$ERR" "^nbd-client: (TLS handshake with localhost:$P failed|waiting for the reply to NBD_OPT_GO): the server localhost:$P closed the TLS connection \\(did it reject our credentials\\?\\)" "no client certificate: the server's refusal is reported"
 is "$RC" 1 "no client certificate: exit 1"
 nbdc --check localhost "$P" -N disk -A "$CA" -F "$PKI/nonexistent.pem" -K "$PKI/ca/client-key.pem"
 expect_fail 1 "cannot read client certificate '$PKI/nonexistent.pem': No such file or directory" "missing client certificate file"
