@@ -74,7 +74,7 @@ static void make_show(struct uri_ctx *x)
 {
 	size_t i;
 
-	for (i = 0; x->s[i] && i < URI_SHOW_MAX; i++) {
+	for (i = 0; i < URI_SHOW_MAX && x->s[i]; i++) {
 		unsigned char ch = x->s[i];
 
 		x->show[i] = (ch < 0x20 || ch == 0x7f) ? '?' : (char)ch;
@@ -174,30 +174,35 @@ static bool is_regname_char(char ch)
 	       (ch >= '0' && ch <= '9') || (ch && strchr("-._~!$&'()*+,;=%", ch));
 }
 
-static int parse_scheme(struct uri_ctx *x, struct uri_parts *p, const char **rest)
+/* Returns where the authority starts, or NULL with x->e set. */
+static const char *parse_scheme(struct uri_ctx *x, struct uri_parts *p)
 {
 	const char *s = x->s;
 	size_t n = 0, i;
 
 	while (is_scheme_char(s[n]))
 		n++;
-	if (!n || s[n] != ':' || !((s[0] | 0x20) >= 'a' && (s[0] | 0x20) <= 'z'))
-		return err_set(x->e,
-			       "'%s' is not an NBD URI (expected nbd://, nbds://, nbd+unix:// or nbds+unix://)",
-			       x->show);
+	if (!n || s[n] != ':' || !((s[0] | 0x20) >= 'a' && (s[0] | 0x20) <= 'z')) {
+		err_set(x->e,
+			"'%s' is not an NBD URI (expected nbd://, nbds://, nbd+unix:// or nbds+unix://)",
+			x->show);
+		return NULL;
+	}
 	for (i = 0; i < N_SCHEMES; i++)
 		if (strlen(schemes[i].name) == n && !strncasecmp(s, schemes[i].name, n))
 			break;
-	if (i == N_SCHEMES)
-		return err_set(x->e,
-			       "unknown scheme '%.*s' in NBD URI '%s'; known: nbd, nbds, nbd+unix, nbds+unix",
-			       (int)n, s, x->show);
+	if (i == N_SCHEMES) {
+		err_set(x->e,
+			"unknown scheme '%.*s' in NBD URI '%s'; known: nbd, nbds, nbd+unix, nbds+unix",
+			(int)n, s, x->show);
+		return NULL;
+	}
 	p->scheme = &schemes[i];
-	if (strncmp(s + n + 1, "//", 2))
-		return err_set(x->e, "NBD URI '%s' must start with '%s://'", x->show,
-			       p->scheme->name);
-	*rest = s + n + 3;
-	return 0;
+	if (strncmp(s + n + 1, "//", 2)) {
+		err_set(x->e, "NBD URI '%s' must start with '%s://'", x->show, p->scheme->name);
+		return NULL;
+	}
+	return s + n + 3;
 }
 
 /* "[v6addr]" or "[v6addr%25zone]", given without the brackets. */
@@ -380,11 +385,12 @@ static int parse_query(struct uri_ctx *x, struct uri_parts *p, const char *q)
 
 static int parse_all(struct uri_ctx *x, struct uri_parts *p)
 {
-	const char *auth = NULL, *path, *query = NULL, *port;
+	const char *auth, *path, *query = NULL, *port;
 	size_t alen, plen, port_len;
 	const char *name;
 
-	if (parse_scheme(x, p, &auth) || check_chars(x))
+	auth = parse_scheme(x, p);
+	if (!auth || check_chars(x))
 		return -1;
 	name = p->scheme->name;
 
