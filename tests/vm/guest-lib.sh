@@ -1,0 +1,125 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# /lib/guest-lib.sh: TAP helpers for guest scenarios (busybox sh).
+# Sourced at the top of /scenario.sh by vm_scenario (tests/vm/lib.sh).
+#
+#   pass NAME                  ok N - NAME
+#   fail NAME [DIAG...]        not ok N - NAME (+ "# DIAG" lines)
+#   skip NAME REASON           ok N - NAME # SKIP REASON
+#   check NAME CMD...          runs CMD; ok if it exits 0, else not ok with
+#                              its exit status and output tail as diagnostics
+#   check_rc WANT NAME CMD...  ok if CMD exits with status WANT
+#   check_eq NAME GOT WANT     ok if the strings are equal
+#   diag TEXT...               "# TEXT"
+#   bail REASON                "Bail out! REASON", exit 255
+#   done_testing               prints the plan 1..N, returns #failures
+#
+#   wait_listen PORT [SECS]    wait until a TCP socket listens on PORT
+#   wait_for SECS CMD...       retry CMD every 0.1 s until it succeeds
+#   uptime_s                   seconds since boot (for timings)
+#   drop_caches                sync + drop the page cache
+#
+# The counters live in this shell, so call the helpers from the scenario's
+# main shell, not from a subshell or pipeline.  Output goes to stdout (the
+# console) and, when the VM has one, to the TAP port that the host reads.
+# The last command's output is in $CHECK_OUT (a file) after check/check_rc.
+
+_tap_n=0
+_tap_failed=0
+CHECK_OUT=${TMPDIR:-/tmp}/.check.out
+
+_tap() {
+	echo "$*"
+	[ -z "${VM_TAP_DEV:-}" ] || echo "$*" >>"$VM_TAP_DEV"
+}
+
+diag() { # each argument is one or more lines
+	local l
+	for l in "$@"; do printf '%s\n' "$l"; done |
+		while IFS= read -r l; do _tap "# $l"; done
+}
+
+pass() {
+	_tap_n=$((_tap_n + 1))
+	_tap "ok $_tap_n - $*"
+}
+
+fail() {
+	local name="$1"
+	shift
+	_tap_n=$((_tap_n + 1))
+	_tap_failed=$((_tap_failed + 1))
+	_tap "not ok $_tap_n - $name"
+	[ $# -eq 0 ] || diag "$@"
+}
+
+skip() {
+	_tap_n=$((_tap_n + 1))
+	_tap "ok $_tap_n - $1 # SKIP ${2:-}"
+}
+
+check_rc() {
+	local want="$1" name="$2" rc
+	shift 2
+	"$@" >"$CHECK_OUT" 2>&1
+	rc=$?
+	if [ "$rc" = "$want" ]; then
+		pass "$name"
+	else
+		fail "$name" "command: $*" "exit status $rc, wanted $want"
+		[ ! -s "$CHECK_OUT" ] || diag "$(tail -n 15 "$CHECK_OUT")"
+	fi
+	[ "$rc" = "$want" ]
+}
+
+check() {
+	local name="$1"
+	shift
+	check_rc 0 "$name" "$@"
+}
+
+check_eq() {
+	if [ "$2" = "$3" ]; then
+		pass "$1"
+	else
+		fail "$1" "got:  '$2'" "want: '$3'"
+		return 1
+	fi
+}
+
+bail() {
+	_tap "Bail out! $*"
+	exit 255
+}
+
+done_testing() {
+	_tap "1..$_tap_n"
+	return $((_tap_failed > 254 ? 254 : _tap_failed))
+}
+
+uptime_s() { cut -d' ' -f1 /proc/uptime; }
+
+wait_for() {
+	local secs="$1" i=0
+	shift
+	while ! "$@" >/dev/null 2>&1; do
+		i=$((i + 1))
+		[ "$i" -le $((secs * 10)) ] || return 1
+		sleep 0.1
+	done
+}
+
+_listening() {
+	# /proc/net/tcp{,6}: local_address is field 2, state 0A is LISTEN.
+	awk -v p="$(printf ':%04X' "$1")" \
+		'$4 == "0A" && substr($2, length($2) - 4) == p { f = 1 } END { exit !f }' \
+		/proc/net/tcp /proc/net/tcp6 2>/dev/null
+}
+
+wait_listen() {
+	wait_for "${2:-30}" _listening "$1"
+}
+
+drop_caches() {
+	sync
+	echo 3 >/proc/sys/vm/drop_caches
+}

@@ -1,0 +1,253 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# shellcheck shell=bash disable=SC2034
+# tests/vm/lib.sh: host-side helpers for the VM tests (bash).
+#
+# Sourcing this file only defines functions and variables; it is also
+# sourced by mkinitramfs.sh and run-vm.sh for vm_find_kernel.
+#
+# Typical .t script:
+#
+#   #!/bin/bash
+#   . "$(dirname "$0")/lib.sh"
+#   vm_setup                       # skips (1..0 # SKIP) without kernel/qemu
+#   vm_add /path/on/host /etc/x    # optional: files for the guest
+#   vm_scenario <<'EOF'            # guest script, runs as /scenario.sh
+#   check "nbd module loaded" grep -q '^nbd ' /proc/modules
+#   done_testing
+#   EOF
+#   vm_run 300                     # build image, boot, print TAP, exit code
+#
+# The guest scenario (busybox sh) has /lib/guest-lib.sh sourced for it
+# (pass/fail/check/... -- see that file).  vm_run renumbers the guest's
+# "ok"/"not ok" lines, adds checks of its own (the VM finished, the kernel
+# log is clean) and prints the plan.
+#
+# Environment knobs (all optional):
+#   NBDC            our client, installed in the guest as /bin/nbdc
+#                   (default: build/nbd-client; left out if absent)
+#   VM_KERNEL       kernel image (default: newest /boot/vmlinuz-* that has
+#                   /lib/modules/<version>); VM_KVER its version
+#   VM_QEMU         qemu binary (default qemu-system-x86_64)
+#   VM_MEM, VM_SMP  guest RAM in MiB (1024) and CPUs (2)
+#   VM_ACCEL        tcg or kvm (default: kvm if /dev/kvm is usable, else tcg)
+#   VM_APPEND       extra kernel command line
+#   VM_VERBOSE=1    stream the guest console to stderr while it runs
+#   VM_LOG_DIR      where console logs go (default tests/vm/cache/logs)
+#   VM_KEEP=1       keep the work directory (image, scenario) for debugging
+#   VM_ALLOW_KERNEL_WARN=1  don't fail on WARNING/BUG/Oops in the kernel log
+#   VM_MODULES, VM_EXTRA_BINS: see mkinitramfs.sh
+
+VM_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+VM_REPO=$(cd "$VM_DIR/../.." && pwd)
+VM_CACHE=${VM_CACHE:-$VM_DIR/cache}
+
+# vm_find_kernel: set VM_KERNEL and VM_KVER.  Returns 1 if there is none.
+vm_find_kernel() {
+	local k v best=
+	if [ -n "${VM_KERNEL:-}" ]; then
+		[ -r "$VM_KERNEL" ] || return 1
+		VM_KVER=${VM_KVER:-${VM_KERNEL##*/vmlinuz-}}
+		return 0
+	fi
+	# Newest first; only kernels whose modules are installed qualify.
+	for k in $(ls -1 /boot/vmlinuz-* 2>/dev/null | sort -rV); do
+		v=${k##*/vmlinuz-}
+		if [ -r "$k" ] && [ -f "/lib/modules/$v/modules.dep" ]; then
+			best=$k
+			break
+		fi
+	done
+	[ -n "$best" ] || return 1
+	VM_KERNEL=$best
+	VM_KVER=${best##*/vmlinuz-}
+}
+
+vm_find_qemu() {
+	VM_QEMU=${VM_QEMU:-qemu-system-x86_64}
+	command -v "$VM_QEMU" >/dev/null 2>&1
+}
+
+# vm_skip_all REASON: TAP "skip everything" and exit 0.
+vm_skip_all() {
+	echo "1..0 # SKIP $*"
+	exit 0
+}
+
+# vm_setup: check prerequisites, make the work dir ($VM_WORK) and the
+# overlay root ($VM_ROOT, copied into the guest's /).  Skips the whole test
+# only when there is no kernel image or no qemu.
+vm_setup() {
+	# Skip only when there is no kernel image or no qemu at all; anything
+	# else missing is a failure, not a skip.
+	if [ -n "${VM_KERNEL:-}" ]; then
+		[ -e "$VM_KERNEL" ] || vm_skip_all "no kernel image $VM_KERNEL"
+	else
+		compgen -G '/boot/vmlinuz-*' >/dev/null || vm_skip_all "no kernel image (/boot/vmlinuz-*)"
+	fi
+	vm_find_qemu || vm_skip_all "no ${VM_QEMU:-qemu-system-x86_64}"
+	if ! vm_find_kernel; then
+		echo "not ok 1 - find a readable kernel image with /lib/modules/<version>/modules.dep"
+		echo "1..1"
+		exit 1
+	fi
+	VM_NAME=${VM_NAME:-$(basename "$0" .t)}
+	VM_WORK=$(mktemp -d "${TMPDIR:-/tmp}/nbdc-vm-$VM_NAME.XXXXXX")
+	VM_ROOT=$VM_WORK/root
+	mkdir -p "$VM_ROOT"
+	VM_T0=${EPOCHREALTIME/[.,]/}
+	trap 'vm_cleanup' EXIT
+}
+
+vm_cleanup() {
+	if [ -n "${VM_WORK:-}" ] && [ -d "$VM_WORK" ]; then
+		if [ "${VM_KEEP:-0}" = 1 ]; then
+			echo "# kept $VM_WORK" >&2
+		else
+			rm -rf "$VM_WORK"
+		fi
+	fi
+}
+
+# vm_add SRC [DEST]: copy a host file or directory into the guest image
+# (DEST is a guest path; default: the same path as on the host).
+vm_add() {
+	local src=$1 dst=${2:-$1}
+	mkdir -p "$VM_ROOT/$(dirname "$dst")"
+	cp -a "$src" "$VM_ROOT/$dst"
+}
+
+# vm_scenario [FILE]: the guest scenario, from FILE or stdin.  It is run by
+# busybox sh with guest-lib.sh already sourced and cwd /tmp.
+vm_scenario() {
+	{
+		echo '#!/bin/sh'
+		echo '. /lib/guest-lib.sh'
+		cat "${1:--}"
+	} >"$VM_ROOT/scenario.sh"
+	chmod 755 "$VM_ROOT/scenario.sh"
+}
+
+# vm_ms: milliseconds since vm_setup.
+vm_ms() { local now=${EPOCHREALTIME/[.,]/}; echo $(((now - VM_T0) / 1000)); }
+vm_secs() { printf '%d.%03d' $(($1 / 1000)) $(($1 % 1000)); }
+
+# vm_build: build $VM_WORK/initrd.cpio.gz from the overlay root.
+vm_build() {
+	"$VM_DIR/mkinitramfs.sh" "$VM_WORK/initrd.cpio.gz" "$VM_ROOT"
+}
+
+# vm_run [TIMEOUT_S]: build the image, boot it, print TAP.  Returns 0 when
+# every check passed.  Console log: $VM_LOG_DIR/$VM_NAME.log.
+vm_run() {
+	local timeout=${1:-300} rc logdir log tap t_build t_boot
+	local n=0 nfail=0 guest_n=0 guest_plan='' line status desc done_rc=''
+	local kissues=
+
+	logdir=${VM_LOG_DIR:-$VM_CACHE/logs}
+	mkdir -p "$logdir"
+	log=$logdir/$VM_NAME.log
+	tap=$VM_WORK/tap.out
+	: >"$tap"
+
+	if ! vm_build >"$VM_WORK/build.log" 2>&1; then
+		echo "not ok 1 - build the VM image"
+		sed 's/^/# /' "$VM_WORK/build.log"
+		sed 's/^/# /' "$VM_WORK/build.log" >&2
+		echo "1..1"
+		return 1
+	fi
+	t_build=$(vm_ms)
+
+	if [ "${VM_VERBOSE:-0}" = 1 ]; then
+		VM_TAP=$tap "$VM_DIR/run-vm.sh" "$VM_WORK/initrd.cpio.gz" "$timeout" \
+			2>"$VM_WORK/run.err" | tee "$log" >&2
+		rc=${PIPESTATUS[0]}
+	else
+		VM_TAP=$tap "$VM_DIR/run-vm.sh" "$VM_WORK/initrd.cpio.gz" "$timeout" \
+			>"$log" 2>"$VM_WORK/run.err"
+		rc=$?
+	fi
+	t_boot=$(vm_ms)
+
+	# Guest TAP channel (second serial port): renumber and pass through.
+	while IFS= read -r line; do
+		line=${line%$'\r'}
+		case $line in
+		"ok "* | ok | "not ok"*)
+			if [ "${line#not ok}" != "$line" ]; then
+				status="not ok"
+				desc=${line#not ok}
+			else
+				status=ok
+				desc=${line#ok}
+			fi
+			desc=${desc# }
+			desc=${desc#"${desc%%[!0-9]*}"}	# drop the guest's number
+			desc=${desc# }
+			desc=${desc#- }
+			n=$((n + 1))
+			guest_n=$((guest_n + 1))
+			# "# SKIP"/"# TODO" failures don't count as failures.
+			if [ "$status" = "not ok" ] && ! [[ $desc =~ \#\ *(TODO|todo) ]]; then
+				nfail=$((nfail + 1))
+			fi
+			echo "$status $n - $desc"
+			;;
+		"#"*) echo "$line" ;;
+		"Bail out!"*) echo "$line" ;;
+		1..*) guest_plan=${line#1..}; guest_plan=${guest_plan%% *} ;;
+		"VM-DONE rc="*) done_rc=${line#VM-DONE rc=}; done_rc=${done_rc%% *} ;;
+		"VM-KMSG "*) kissues+="${line#VM-KMSG }"$'\n' ;;
+		esac
+	done <"$tap"
+
+	# Host-side checks.
+	if [ -z "$done_rc" ] && [ "$rc" = 124 ]; then
+		n=$((n + 1)); nfail=$((nfail + 1))
+		echo "not ok $n - VM finished within ${timeout}s (timed out)"
+	elif [ -z "$done_rc" ]; then
+		n=$((n + 1)); nfail=$((nfail + 1))
+		echo "not ok $n - VM finished the scenario (no VM-DONE; run-vm rc=$rc)"
+	elif [ "$done_rc" != 0 ] && [ "$nfail" = 0 ]; then
+		n=$((n + 1)); nfail=$((nfail + 1))
+		echo "not ok $n - scenario exited 0 (rc=$done_rc)"
+	fi
+	if [ "$guest_n" = 0 ]; then
+		n=$((n + 1)); nfail=$((nfail + 1))
+		echo "not ok $n - guest scenario reported results"
+	elif [ -n "$done_rc" ] && [ "$guest_plan" != "$guest_n" ]; then
+		n=$((n + 1)); nfail=$((nfail + 1))
+		echo "not ok $n - guest ran its planned checks (plan '${guest_plan}', ran $guest_n)"
+	fi
+	# Kernel trouble: the guest reports dmesg lines (VM-KMSG); a panic or
+	# oops that killed the VM only shows on the console.
+	if [ -z "$kissues" ]; then
+		kissues=$(grep -E 'Kernel panic|Oops:|BUG:|general protection fault' "$log" | head -20)
+	fi
+	n=$((n + 1))
+	if [ -z "$kissues" ]; then
+		echo "ok $n - kernel log has no Oops/BUG/WARNING/panic"
+	elif [ "${VM_ALLOW_KERNEL_WARN:-0}" = 1 ]; then
+		echo "ok $n - kernel log has no Oops/BUG/WARNING/panic # TODO allowed by VM_ALLOW_KERNEL_WARN"
+		printf '%s' "$kissues" | sed 's/^/#   /'
+	else
+		nfail=$((nfail + 1))
+		echo "not ok $n - kernel log has no Oops/BUG/WARNING/panic"
+		printf '%s\n' "$kissues" | sed '/^$/d; s/^/#   /'
+	fi
+
+	echo "# image build $(vm_secs "$t_build")s, VM run $(vm_secs $((t_boot - t_build)))s, total $(vm_secs "$t_boot")s"
+	sed -n 's/^run-vm: /# /p' "$VM_WORK/run.err"
+	echo "# console log: $log"
+	echo "1..$n"
+
+	if [ "$nfail" != 0 ]; then
+		{
+			echo "--- $VM_NAME: $nfail failed; last 60 console lines ($log):"
+			tail -n 60 "$log"
+			echo "---"
+		} >&2
+		return 1
+	fi
+	return 0
+}

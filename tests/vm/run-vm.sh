@@ -1,0 +1,106 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# run-vm.sh INITRAMFS [TIMEOUT_S]
+#
+# Boot the test kernel with INITRAMFS (from mkinitramfs.sh) under qemu,
+# stream the serial console to stdout (and append it to $VM_LOG if set),
+# and exit with the scenario's status from the "VM-DONE rc=N" line.
+# Exit 124 if the VM ran past TIMEOUT_S (default 300), 125 if it stopped
+# without VM-DONE (panic, crash); both print the console tail to stderr.
+# Timings go to stderr as "run-vm: ..." lines.
+#
+# Environment: VM_KERNEL, VM_QEMU, VM_MEM (MiB, 1024), VM_SMP (2),
+# VM_ACCEL (tcg|kvm; default kvm when /dev/kvm is usable, else tcg),
+# VM_APPEND (extra kernel arguments), VM_TAP (file: a second serial port,
+# ttyS1, is connected to it and the guest writes its TAP lines there).
+set -uo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=lib.sh
+. "$here/lib.sh"
+
+if [ $# -lt 1 ] || [ ! -f "$1" ]; then
+	echo "usage: run-vm.sh INITRAMFS [TIMEOUT_S]" >&2
+	exit 2
+fi
+initrd=$1
+timeout_s=${2:-300}
+vm_find_kernel || { echo "run-vm: no kernel image found" >&2; exit 2; }
+vm_find_qemu || { echo "run-vm: no $VM_QEMU" >&2; exit 2; }
+
+accel=${VM_ACCEL:-}
+if [ -z "$accel" ]; then
+	if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then accel=kvm; else accel=tcg; fi
+fi
+if [ "$accel" = kvm ]; then cpu=host; else cpu=max; fi
+
+# qboot starts the kernel faster than SeaBIOS and prints nothing.
+bios=()
+if [ -n "${VM_BIOS:-}" ]; then
+	bios=(-bios "$VM_BIOS")
+elif [ -f /usr/share/qemu/qboot.rom ]; then
+	bios=(-bios /usr/share/qemu/qboot.rom)
+fi
+
+append="console=ttyS0 panic=-1 quiet random.trust_cpu=on"
+serial2=()
+if [ -n "${VM_TAP:-}" ]; then
+	: >"$VM_TAP"
+	serial2=(-serial "file:$VM_TAP")
+	append+=" vm.tap=ttyS1"
+fi
+append+=" ${VM_APPEND:-}"
+
+console=$(mktemp "${TMPDIR:-/tmp}/run-vm-console.XXXXXX")
+trap 'rm -f "$console"' EXIT
+
+t0=${EPOCHREALTIME/[.,]/}
+ms() { local now=${EPOCHREALTIME/[.,]/}; echo $(((now - t0) / 1000)); }
+secs() { printf '%d.%03d' $(($1 / 1000)) $(($1 % 1000)); }
+
+# -nodefaults: no VGA/NIC/floppy/CD; ttyS0 is the console on stdio.
+timeout -k 5 "$timeout_s" "$VM_QEMU" \
+	-accel "$accel" -cpu "$cpu" -m "${VM_MEM:-1024}" -smp "${VM_SMP:-2}" \
+	${bios[@]+"${bios[@]}"} -nodefaults -no-user-config -nographic -no-reboot -nic none \
+	-serial stdio "${serial2[@]}" \
+	-kernel "$VM_KERNEL" -initrd "$initrd" -append "$append" \
+	</dev/null 2>&1 |
+	{
+		t_init=
+		while IFS= read -r line; do
+			line=${line%$'\r'}
+			printf '%s\n' "$line"
+			printf '%s\n' "$line" >>"$console"
+			[ -z "${VM_LOG:-}" ] || printf '%s\n' "$line" >>"$VM_LOG"
+			case $line in
+			*VM-INIT\ uptime=*)
+				[ -n "$t_init" ] || {
+					t_init=$(ms)
+					echo "run-vm: /init started ${line##*uptime=} after kernel start, $(secs "$t_init")s after qemu start ($accel, ${VM_SMP:-2} cpu, ${VM_MEM:-1024} MiB)" >&2
+				}
+				;;
+			esac
+		done
+	}
+qrc=${PIPESTATUS[0]}
+t_end=$(ms)
+
+done_line=$(grep -ao 'VM-DONE rc=[0-9]*' "$console" | tail -n 1)
+if [ -z "$done_line" ] && [ -n "${VM_TAP:-}" ]; then
+	# The console line may have been garbled by kernel messages.
+	done_line=$(grep -ao 'VM-DONE rc=[0-9]*' "$VM_TAP" | tail -n 1)
+fi
+if [ -n "$done_line" ]; then
+	rc=${done_line#VM-DONE rc=}
+	echo "run-vm: scenario exit status $rc; VM ran $(secs "$t_end")s" >&2
+	exit "$rc"
+fi
+if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
+	echo "run-vm: TIMEOUT after ${timeout_s}s; console tail:" >&2
+	tail -n 40 "$console" >&2
+	exit 124
+fi
+echo "run-vm: VM stopped without VM-DONE (qemu status $qrc) after $(secs "$t_end")s; console tail:" >&2
+tail -n 40 "$console" >&2
+exit 125
