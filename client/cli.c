@@ -229,6 +229,9 @@ static int apply_opt(int opt, const char *arg, struct nbd_config *c,
 			return set_device(c, arg, e);
 		}
 		out->mode = MODE_CHECK;
+		/* "--check -t 2 host": the argument getopt took is an option */
+		if (arg[0] == '-' && arg[1])
+			return 2;
 		return 1; /* arg is the first positional argument */
 	case OPT_JSON: out->json = true; return 0;
 	case OPT_LIST_DEVICES: out->mode = MODE_LIST_DEVICES; return 0;
@@ -333,6 +336,8 @@ int cli_parse(int argc, char **argv, struct nbd_config *c, struct cli *out,
 			goto out;
 		if (r == 1)
 			pos[n++] = optarg;
+		if (r == 2 && optarg == argv[optind - 1])
+			optind--; /* hand it back to getopt */
 		r = -1;
 	}
 	for (; optind < argc; optind++) {
