@@ -1,0 +1,377 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Plaintext: the negotiated socket goes to the kernel as it is.
+ * TLS: socketpair(); the kernel gets one end, and a forked proxy process
+ * pumps between the other end and the TLS session (pump.c).
+ *
+ * The proxy is what the kernel's I/O depends on, so it is locked in memory,
+ * exempt from the OOM killer, in its own session (a terminal hangup does not
+ * kill it), and it keeps no fd it does not need (so EOF on the server and
+ * kernel sides reaches it).  It reports "ready" or its set-up error to the
+ * parent over a pipe before datapath_open returns, then logs one line at
+ * start, one at exit, and one per problem: to syslog, or to stderr with -n.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "datapath.h"
+#include "pump.h"
+#include "tls.h"
+
+#define READY_OK 'R'
+#define READY_ERR 'E'
+
+struct proxy_log {
+	bool to_stderr;
+	const char *ident;
+};
+
+static void plog(const struct proxy_log *l, int prio, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void plog(const struct proxy_log *l, int prio, const char *fmt, ...)
+{
+	char msg[NBD_ERR_MAX + 256], line[sizeof(msg) + 128];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (!l->to_stderr) {
+		syslog(prio, "%s: proxy: %s", l->ident, msg);
+		return;
+	}
+	/* one write per line, so lines from several proxies do not mix */
+	n = snprintf(line, sizeof(line), "nbd-client[%d]: %s: proxy: %s\n",
+		     (int)getpid(), l->ident, msg);
+	if (n > (int)sizeof(line) - 1)
+		n = (int)sizeof(line) - 1;
+	if (write(STDERR_FILENO, line, (size_t)n) < 0)
+		return;
+}
+
+/* ---- set-up of the proxy process ---- */
+
+static void proxy_signals(void)
+{
+	static const int dfl[] = { SIGINT, SIGTERM, SIGQUIT, SIGCHLD,
+				   SIGALRM, SIGUSR1, SIGUSR2 };
+	sigset_t none;
+	size_t i;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	for (i = 0; i < sizeof(dfl) / sizeof(dfl[0]); i++)
+		signal(dfl[i], SIG_DFL);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+}
+
+/* Move fd out of 0..2, which are about to be pointed at /dev/null. */
+static int above_stdio(int fd)
+{
+	return fd > STDERR_FILENO ? fd : fcntl(fd, F_DUPFD_CLOEXEC, 3);
+}
+
+static void close_from(unsigned int lo, unsigned int hi)
+{
+	long max;
+
+	if (lo > hi)
+		return;
+	if (close_range(lo, hi, 0) == 0)
+		return;
+	max = sysconf(_SC_OPEN_MAX);
+	if (max < 0 || max > 65536)
+		max = 65536;
+	for (; lo <= hi && lo < (unsigned int)max; lo++)
+		close((int)lo);
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+/* Close every fd but 0..2 and keep[0..2]. */
+static void close_others(const int keep[3])
+{
+	int k[3];
+	unsigned int next = 3;
+	int i;
+
+	memcpy(k, keep, sizeof(k));
+	qsort(k, 3, sizeof(k[0]), cmp_int);
+	for (i = 0; i < 3; i++) {
+		close_from(next, (unsigned int)k[i] - 1);
+		next = (unsigned int)k[i] + 1;
+	}
+	close_from(next, ~0U);
+}
+
+/*
+ * fds[0..2]: net, plain, ready; moved above 2 if needed.  stdin and stdout
+ * go to /dev/null, and stderr too unless we log there.
+ */
+static int proxy_fds(int fds[3], bool keep_stderr)
+{
+	bool stderr_ours = false;
+	int i, null;
+
+	for (i = 0; i < 3; i++) {
+		if (fds[i] == STDERR_FILENO)
+			stderr_ours = true;	/* stderr was closed */
+		fds[i] = above_stdio(fds[i]);
+		if (fds[i] < 0)
+			return -1;
+	}
+	null = open("/dev/null", O_RDWR);
+	if (null < 0)
+		return -1;
+	dup2(null, STDIN_FILENO);
+	dup2(null, STDOUT_FILENO);
+	if (!keep_stderr || stderr_ours)
+		dup2(null, STDERR_FILENO);
+	close_others(fds);
+	return 0;
+}
+
+static void set_oom_adj(const struct proxy_log *l)
+{
+	int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+
+	if (fd < 0 || write(fd, "-1000", 5) != 5)
+		plog(l, LOG_WARNING, "cannot exempt the proxy from the OOM killer (oom_score_adj -1000): %s",
+		     strerror(errno));
+	if (fd >= 0)
+		close(fd);
+}
+
+/* Everything the kernel's I/O depends on.  Only -s makes a failure fatal. */
+static int proxy_harden(const struct datapath_opts *o,
+			const struct proxy_log *l, struct nbd_err *e)
+{
+	if (setsid() < 0)
+		plog(l, LOG_WARNING, "setsid: %s", strerror(errno));
+	if (!o->nofork_log_stderr && chdir("/") < 0)
+		plog(l, LOG_WARNING, "chdir /: %s", strerror(errno));
+	prctl(PR_SET_NAME, "nbd-proxy", 0, 0, 0);
+	if (mlockall(MCL_CURRENT | MCL_FUTURE) < 0) {
+		if (o->swap)
+			return err_errno(e, errno, "cannot lock the TLS proxy in memory, which swap needs");
+		plog(l, LOG_WARNING, "cannot lock the proxy in memory (under memory pressure the device may stall): %s",
+		     strerror(errno));
+	}
+	set_oom_adj(l);
+	if (o->swap)
+		plog(l, LOG_WARNING, "swap over TLS: the kernel's memory reserve covers only the Unix socket to this proxy, not the TCP connection; reclaim can still deadlock");
+	return 0;
+}
+
+static void ready_send(int fd, const char *err_msg)
+{
+	char buf[NBD_ERR_MAX + 1];
+	size_t n = 1;
+
+	buf[0] = err_msg ? READY_ERR : READY_OK;
+	if (err_msg) {
+		n += strnlen(err_msg, NBD_ERR_MAX - 1);
+		memcpy(buf + 1, err_msg, n - 1);
+	}
+	if (write(fd, buf, n) < 0)
+		return;
+}
+
+/* The proxy process.  Never returns. */
+static void __attribute__((noreturn))
+proxy_main(struct nbd_session *s, int plain_fd, int ready_fd,
+	   const struct datapath_opts *o)
+{
+	struct proxy_log l = { o->nofork_log_stderr,
+			       o->ident ? o->ident : "nbd" };
+	int fds[3] = { s->conn.fd, plain_fd, ready_fd };
+	struct pump_stats st = { 0, 0 };
+	struct nbd_err e = { "" };
+	char desc[128];
+	int r;
+
+	proxy_signals();
+	closelog();	/* the parent's syslog fd, if any, is about to go */
+	if (proxy_fds(fds, l.to_stderr) < 0) {
+		err_errno(&e, errno, "cannot set up the TLS proxy's files");
+		goto fail;
+	}
+	gnutls_transport_set_int(s->conn.tls, fds[0]);
+	if (!l.to_stderr)
+		openlog("nbd-client", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	if (proxy_harden(o, &l, &e) < 0)
+		goto fail;
+	tls_describe(s->conn.tls, desc, sizeof(desc));
+	plog(&l, LOG_INFO, "started for %s (%s)",
+	     s->conn.peer ? s->conn.peer : "the server", desc);
+	ready_send(fds[2], NULL);
+	close(fds[2]);
+
+	r = pump_run(s->conn.tls, fds[0], fds[1], &st, &e);
+	if (r < 0)
+		plog(&l, LOG_ERR, "stopped: %s; %llu bytes to the server, %llu to the kernel",
+		     e.msg, st.to_server, st.to_kernel);
+	else
+		plog(&l, LOG_INFO, "stopped: connection closed; %llu bytes to the server, %llu to the kernel",
+		     st.to_server, st.to_kernel);
+	conn_release(&s->conn);	/* GnuTLS memory; pump_run said goodbye */
+	_exit(r < 0 ? 1 : 0);
+fail:
+	plog(&l, LOG_ERR, "%s", e.msg);
+	ready_send(fds[2], e.msg);
+	_exit(1);
+}
+
+/* ---- the parent's side ---- */
+
+static int reap(pid_t pid)
+{
+	int ws = 0;
+
+	while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+}
+
+/* Wait for the proxy's "ready" (or its error). */
+static int ready_wait(int fd, pid_t pid, struct nbd_err *e)
+{
+	char buf[NBD_ERR_MAX + 1];
+	size_t got = 0;
+	ssize_t n;
+
+	while (got < sizeof(buf) - 1) {
+		n = read(fd, buf + got, sizeof(buf) - 1 - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	buf[got] = 0;
+	if (got && buf[0] == READY_OK)
+		return 0;
+	if (got > 1 && buf[0] == READY_ERR) {
+		reap(pid);
+		return err_set(e, "the TLS proxy could not start: %s", buf + 1);
+	}
+	return err_set(e, "the TLS proxy exited while starting (status %d)",
+		       reap(pid));
+}
+
+static int open_proxy(struct nbd_session *s, const struct datapath_opts *o,
+		      struct datapath *dp, struct nbd_err *e)
+{
+	int sp[2], rp[2];
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
+		return err_errno(e, errno, "cannot create the socket pair for the TLS proxy");
+	if (pipe2(rp, O_CLOEXEC) < 0) {
+		err_errno(e, errno, "cannot create a pipe for the TLS proxy");
+		goto fail_sp;
+	}
+	pid = fork();
+	if (pid < 0) {
+		err_errno(e, errno, "cannot start the TLS proxy");
+		goto fail_rp;
+	}
+	if (pid == 0) {
+		close(sp[0]);
+		close(rp[0]);
+		proxy_main(s, sp[1], rp[1], o);
+	}
+	close(sp[1]);
+	close(rp[1]);
+	if (ready_wait(rp[0], pid, e) < 0) {
+		close(rp[0]);
+		close(sp[0]);
+		return -1;
+	}
+	close(rp[0]);
+	/* the proxy owns the TLS connection now: forget our copy, silently */
+	close(s->conn.fd);
+	conn_release(&s->conn);
+	dp->kind = DATAPATH_PROXY;
+	dp->kernel_fd = sp[0];
+	dp->proxy_pid = pid;
+	return 0;
+fail_rp:
+	close(rp[0]);
+	close(rp[1]);
+fail_sp:
+	close(sp[0]);
+	close(sp[1]);
+	return -1;
+}
+
+static int open_plain(struct nbd_session *s, struct datapath *dp,
+		      struct nbd_err *e)
+{
+	int fd = s->conn.fd, fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0)
+		return err_errno(e, errno, "cannot make the socket blocking for the kernel");
+	conn_release(&s->conn);
+	dp->kind = DATAPATH_PLAIN;
+	dp->kernel_fd = fd;
+	dp->proxy_pid = -1;
+	return 0;
+}
+
+int datapath_open(struct nbd_session *s, const struct datapath_opts *o,
+		  struct datapath *dp, struct nbd_err *e)
+{
+	dp->kernel_fd = -1;
+	dp->proxy_pid = -1;
+	if (s->conn.fd < 0)
+		return err_set(e, "no connection to hand to the kernel");
+	if (s->conn.tls)
+		return open_proxy(s, o, dp, e);
+	return open_plain(s, dp, e);
+}
+
+void datapath_handed_over(struct datapath *dp)
+{
+	if (dp->kernel_fd >= 0)
+		close(dp->kernel_fd);
+	dp->kernel_fd = -1;
+}
+
+int datapath_wait(struct datapath *dp, int *status)
+{
+	int ws;
+	pid_t r;
+
+	if (status)
+		*status = 0;
+	datapath_handed_over(dp);
+	if (dp->proxy_pid <= 0)
+		return 0;
+	do
+		r = waitpid(dp->proxy_pid, &ws, 0);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return -1;
+	dp->proxy_pid = -1;
+	if (status)
+		*status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+	return 0;
+}
