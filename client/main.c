@@ -76,7 +76,8 @@ static int load_nbdtab(struct nbd_config *cfg, const struct cli *cli,
 	return r == 1 ? 0 : -1;
 }
 
-static int run(struct nbd_config *cfg, struct cli *cli, struct nbd_err *e)
+static int run(struct nbd_config *cfg, struct cli *cli, char **argv,
+	       struct nbd_err *e)
 {
 	switch (cli->mode) {
 	case MODE_HELP:
@@ -93,9 +94,9 @@ static int run(struct nbd_config *cfg, struct cli *cli, struct nbd_err *e)
 	case MODE_NBDTAB:
 		if (load_nbdtab(cfg, cli, e) < 0)
 			return -1;
-		return attach_run(cfg, e);
+		return attach_run(cfg, argv, e);
 	case MODE_ATTACH:
-		return attach_run(cfg, e);
+		return attach_run(cfg, argv, e);
 	case MODE_DISCONNECT:
 		return attach_disconnect(cfg, e);
 	case MODE_STATUS:
@@ -120,13 +121,13 @@ int main(int argc, char **argv)
 		cli_free(&cli);
 		return 1;
 	}
-	r = run(&cfg, &cli, &e);
+	r = run(&cfg, &cli, argv, &e);
 	if (r < 0)
 		fprintf(stderr, "nbd-client: %s\n", e.msg);
 	config_free(&cfg);
 	cli_free(&cli);
 	/* -c: 0 connected, 1 not connected, 2 error (as the reference) */
 	if (cli.mode == MODE_STATUS)
-		return r < 0 ? 2 : r;
+		return r < 0 ? 2 : (r == 1 ? 0 : 1);
 	return r < 0 ? 1 : 0;
 }

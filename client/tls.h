@@ -18,7 +18,9 @@
  * that nothing older can ever be negotiated unless the user asks for it.
  */
 #define NBD_TLS_DEFAULT_PRIORITY "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
-#define NBD_TLS_PSK_KX ":+ECDHE-PSK:+DHE-PSK:+PSK"
+/* PSK ties TLS 1.3 to SHA-256, so NORMAL would pick ChaCha20 before
+ * AES-128-GCM, which is ~15x slower on AES-NI hardware: move ChaCha last. */
+#define NBD_TLS_PSK_KX ":+ECDHE-PSK:+DHE-PSK:+PSK:-CHACHA20-POLY1305:+CHACHA20-POLY1305"
 
 /*
  * Upgrade c to TLS (called right after the server ACKed NBD_OPT_STARTTLS).

@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* -d, -c and --list-devices: netlink, or ioctl/sysfs without it. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "attach.h"
+#include "kernel.h"
+#include "report.h"
+
+#define MAX_DEVICES 1024
+
+/* 1: netlink open; 0: use ioctl (asked for, or no netlink family) */
+static int open_nl(const struct nbd_config *cfg, struct nbd_nl **nl,
+		   struct nbd_err *e)
+{
+	int r;
+
+	*nl = NULL;
+	if (cfg && cfg->nonetlink)
+		return 0;
+	r = nbd_nl_open(nl, e);
+	if (r == NBD_NL_NOFAMILY)
+		return 0;
+	return r < 0 ? -1 : 1;
+}
+
+int attach_disconnect(const struct nbd_config *cfg, struct nbd_err *e)
+{
+	struct nbd_nl *nl;
+	int index, r;
+
+	index = nbd_dev_index(cfg->device, e);
+	if (index < 0)
+		return -1;
+	r = open_nl(cfg, &nl, e);
+	if (r < 0)
+		return -1;
+	if (r == 0)
+		return nbd_ioctl_disconnect(cfg->device, e);
+	r = nbd_nl_disconnect(nl, index, e);
+	nbd_nl_close(nl);
+	return r;
+}
+
+static void print_backend(int index)
+{
+	char backend[512];
+
+	if (nbd_sysfs_backend(index, backend, sizeof(backend)) > 0)
+		printf("/dev/nbd%d: connected to %s\n", index, backend);
+	else
+		printf("/dev/nbd%d: connected\n", index);
+}
+
+int attach_status(const struct nbd_config *cfg, struct nbd_err *e)
+{
+	struct nbd_dev_status st;
+	struct nbd_nl *nl;
+	size_t n = 0;
+	int index, r, pid = 0;
+
+	index = nbd_dev_index(cfg->device, e);
+	if (index < 0)
+		return -1;
+	r = open_nl(cfg, &nl, e);
+	if (r < 0)
+		return -1;
+	if (r == 0) {
+		r = nbd_ioctl_check(cfg->device, &pid, e);
+		if (r == 1)
+			printf("%d\n", pid);
+		return r;
+	}
+	r = nbd_nl_status(nl, index, &st, 1, &n, e);
+	nbd_nl_close(nl);
+	if (r < 0)
+		return -1;
+	if (n == 1 && st.connected) {
+		print_backend(index);
+		return 1;
+	}
+	return 0;
+}
+
+static void list_json(const struct nbd_dev_status *st, size_t n)
+{
+	char backend[512];
+	size_t i;
+
+	printf("[");
+	for (i = 0; i < n; i++) {
+		int b = nbd_sysfs_backend(st[i].index, backend, sizeof(backend));
+
+		printf("%s{\"device\": \"/dev/nbd%d\", \"index\": %d, \"connected\": %s, \"backend\": ",
+		       i ? ", " : "", st[i].index, st[i].index,
+		       st[i].connected ? "true" : "false");
+		if (b > 0)
+			report_json_string(stdout, backend);
+		else
+			printf("null");
+		printf("}");
+	}
+	printf("]\n");
+}
+
+static int cmp_status(const void *a, const void *b)
+{
+	return ((const struct nbd_dev_status *)a)->index -
+	       ((const struct nbd_dev_status *)b)->index;
+}
+
+int attach_list_devices(bool json, struct nbd_err *e)
+{
+	struct nbd_dev_status *st;
+	struct nbd_nl *nl;
+	size_t n = 0, i;
+	int r;
+
+	r = open_nl(NULL, &nl, e);
+	if (r <= 0)
+		return r < 0 ? -1 : err_set(e, "--list-devices needs the nbd netlink interface, which this kernel lacks");
+	st = calloc(MAX_DEVICES, sizeof(*st));
+	if (!st) {
+		nbd_nl_close(nl);
+		return err_set(e, "out of memory");
+	}
+	r = nbd_nl_status(nl, -1, st, MAX_DEVICES, &n, e);
+	nbd_nl_close(nl);
+	if (r == 0) {
+		qsort(st, n, sizeof(*st), cmp_status);
+		if (json)
+			list_json(st, n);
+		for (i = 0; !json && i < n; i++) {
+			if (st[i].connected)
+				print_backend(st[i].index);
+			else
+				printf("/dev/nbd%d: not connected\n", st[i].index);
+		}
+	}
+	free(st);
+	return r;
+}

@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Logging for the processes that outlive the command (monitor, proxy):
+ * syslog, or stderr with -nofork.  The command itself never logs: its
+ * errors travel up to main.
+ */
+#ifndef NBDC_LOG_H
+#define NBDC_LOG_H
+
+#include <stdbool.h>
+#include <syslog.h>
+
+struct nbd_log {
+	bool to_stderr;
+	const char *ident;	/* "nbd0"; may be NULL */
+	const char *role;	/* "monitor", "proxy" */
+};
+
+void nbd_log(const struct nbd_log *l, int prio, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#endif

@@ -1,0 +1,106 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# 20-attach.t: our client (/bin/nbdc) attaching plaintext exports on a real
+# kernel, one boot: netlink attach to a named device and to one the kernel
+# picks, ioctl attach (-nonetlink), 64 MiB byte-exact, ext4 + fsck, -c and
+# --list-devices, -d, TLS required but refused (no device attached), and the
+# reference client on the same data checks as a baseline.
+. "$(dirname "$0")/lib.sh"
+vm_setup
+vm_scenario <<'EOF'
+REF=/usr/sbin/nbd-client-ref
+MiB=1048576
+sha() { sha256sum | cut -d' ' -f1; }
+devsha() { dd if="$1" bs=1M skip="${3:-0}" count="$2" iflag=direct 2>/dev/null | sha; }
+
+check "nbdkit memory 256M" nbdkit -P /run/nbdkit.pid -i 127.0.0.1 -p 10809 memory 256M
+check "nbdkit listens" wait_listen 10809 30
+check "hostile-ish nbdkit that refuses TLS" nbdkit -i 127.0.0.1 -p 10811 --tls=off memory 16M
+wait_listen 10811 30
+
+# --- netlink attach to /dev/nbd0 ---------------------------------------------
+check_rc 1 "-c /dev/nbd0 before attach: exit 1" nbdc -c /dev/nbd0
+out=$(nbdc 127.0.0.1 10809 /dev/nbd0 2>&1); rc=$?
+check_eq "attach /dev/nbd0 (netlink): exit 0" "$rc" 0
+check_eq "attach prints the device" "$out" "Connected /dev/nbd0"
+check_eq "-c /dev/nbd0 while attached: exit 0, backend shown" \
+	"$(nbdc -c /dev/nbd0; echo rc=$?)" "/dev/nbd0: connected to nbd://127.0.0.1:10809/
+rc=0"
+check_eq "sysfs backend is the server URI" "$(cat /sys/block/nbd0/backend)" "nbd://127.0.0.1:10809/"
+check_eq "size 256 MiB" "$(blockdev --getsize64 /dev/nbd0)" $((256 * MiB))
+want=$(patgen 64M | sha)
+t0=$(uptime_s)
+check "write 64 MiB pattern" sh -c 'patgen 64M | dd of=/dev/nbd0 bs=1M iflag=fullblock oflag=direct 2>/dev/null'
+t1=$(uptime_s)
+drop_caches
+check_eq "64 MiB read back byte-exact" "$(devsha /dev/nbd0 64)" "$want"
+t2=$(uptime_s)
+diag "ours: 64 MiB write $(awk -v a=$t0 -v b=$t1 'BEGIN{printf "%.2f", b-a}')s, read $(awk -v a=$t1 -v b=$t2 'BEGIN{printf "%.2f", b-a}')s"
+check_eq "--list-devices --json shows nbd0 connected" \
+	"$(nbdc --list-devices --json | grep -o '{"device": "/dev/nbd0", "index": 0, "connected": true, "backend": "nbd://127.0.0.1:10809/"}')" \
+	'{"device": "/dev/nbd0", "index": 0, "connected": true, "backend": "nbd://127.0.0.1:10809/"}'
+
+# --- ext4 ----------------------------------------------------------------------
+mkdir -p /mnt/nbd
+check "mkfs.ext4" mkfs.ext4 -q -F /dev/nbd0
+check "mount" mount -t ext4 /dev/nbd0 /mnt/nbd
+fwant=$(patgen -s 7 16M | sha)
+check "write 16 MiB file" sh -c 'patgen -s 7 16M >/mnt/nbd/file && sync'
+check "umount" umount /mnt/nbd
+drop_caches
+check "mount again" mount -t ext4 /dev/nbd0 /mnt/nbd
+check_eq "file byte-exact after remount" "$(sha </mnt/nbd/file)" "$fwant"
+check "umount again" umount /mnt/nbd
+check "e2fsck -fn clean" e2fsck -fn /dev/nbd0
+check "-d /dev/nbd0" nbdc -d /dev/nbd0
+wait_for 10 sh -c '! nbdc -c /dev/nbd0 >/dev/null'
+check_rc 1 "-c /dev/nbd0 after -d: exit 1" nbdc -c /dev/nbd0
+
+# --- the kernel picks the index --------------------------------------------------
+check "nbd0 busy with the reference client" $REF 127.0.0.1 10809 /dev/nbd0 -N ''
+want=$(devsha /dev/nbd0 64)	# what the server holds now (ext4 and all)
+out=$(nbdc nbd://127.0.0.1:10809/ 2>&1); rc=$?
+check_eq "attach without a device: exit 0" "$rc" 0
+dev=${out#Connected }
+case "$dev" in /dev/nbd[1-9]*) pass "kernel picked a free device ($dev)";; *) fail "kernel picked a free device" "output: $out";; esac
+check_eq "picked device holds the same data" "$(devsha "$dev" 64)" "$want"
+check "-d picked device" nbdc -d "$dev"
+check "reference -d /dev/nbd0" $REF -d /dev/nbd0
+
+# --- ioctl interface ----------------------------------------------------------
+out=$(nbdc -nonetlink 127.0.0.1 10809 /dev/nbd2 2>&1); rc=$?
+check_eq "-nonetlink attach /dev/nbd2: exit 0" "$rc" 0
+wait_for 10 sh -c 'test "$(cat /sys/block/nbd2/pid 2>/dev/null)" -gt 0'
+pid=$(cat /sys/block/nbd2/pid 2>/dev/null)
+check "ioctl: a resident process holds NBD_DO_IT" kill -0 "$pid"
+check_eq "ioctl: -nonetlink -c prints the pid" "$(nbdc -nonetlink -c /dev/nbd2)" "$pid"
+check_eq "ioctl: data byte-exact" "$(devsha /dev/nbd2 64)" "$want"
+iwant=$(patgen -s 3 8M | sha)
+check "ioctl: write 8 MiB" sh -c 'patgen -s 3 8M | dd of=/dev/nbd2 bs=1M seek=100 iflag=fullblock oflag=direct 2>/dev/null'
+drop_caches
+check_eq "ioctl: read back byte-exact" "$(devsha /dev/nbd2 8 100)" "$iwant"
+check "ioctl: -nonetlink -d" nbdc -nonetlink -d /dev/nbd2
+wait_for 10 sh -c "! kill -0 $pid 2>/dev/null"
+check_rc 1 "ioctl: resident process exited after -d" kill -0 "$pid"
+
+# --- TLS required, server refuses: nothing attached ------------------------------
+out=$(nbdc -x 127.0.0.1 10811 /dev/nbd3 2>&1); rc=$?
+check_eq "TLS refused: exit 1" "$rc" 1
+check_eq "TLS refused: message" "$out" "nbd-client: the server refused TLS by policy (NBD_REP_ERR_POLICY); TLS was required, so the connection was closed without sending anything in plaintext (use a TLS-enabled server, or drop the TLS options only if an unencrypted connection is acceptable)"
+check_rc 1 "TLS refused: /dev/nbd3 not connected" nbdc -c /dev/nbd3
+check_eq "TLS refused: /dev/nbd3 has size 0" "$(blockdev --getsize64 /dev/nbd3)" 0
+
+# --- reference baseline on the same data checks ----------------------------------
+check "reference attach /dev/nbd4" $REF 127.0.0.1 10809 /dev/nbd4 -N ''
+t0=$(uptime_s)
+check "reference: write 64 MiB" sh -c 'patgen -s 9 64M | dd of=/dev/nbd4 bs=1M iflag=fullblock oflag=direct 2>/dev/null'
+t1=$(uptime_s)
+drop_caches
+check_eq "reference: read back byte-exact" "$(devsha /dev/nbd4 64)" "$(patgen -s 9 64M | sha)"
+t2=$(uptime_s)
+diag "reference: 64 MiB write $(awk -v a=$t0 -v b=$t1 'BEGIN{printf "%.2f", b-a}')s, read $(awk -v a=$t1 -v b=$t2 'BEGIN{printf "%.2f", b-a}')s"
+check "reference -d" $REF -d /dev/nbd4
+done_testing
+EOF
+vm_run "${VM_TIMEOUT:-300}"
