@@ -84,9 +84,12 @@ check-vm: all
 install: $(BIN)
 	install -D -m 0755 $(BIN) $(DESTDIR)$(SBINDIR)/nbd-client
 	install -D -m 0644 nbd-client.8 $(DESTDIR)$(MANDIR)/man8/nbd-client.8
+	install -D -m 0644 scripts/bash-completion/nbd-client \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/nbd-client
 
 uninstall:
-	rm -f $(DESTDIR)$(SBINDIR)/nbd-client $(DESTDIR)$(MANDIR)/man8/nbd-client.8
+	rm -f $(DESTDIR)$(SBINDIR)/nbd-client $(DESTDIR)$(MANDIR)/man8/nbd-client.8 \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/nbd-client
 
 format:
 	clang-format -i $(wildcard client/*.[ch] proxy/*.[ch] netlink/*.[ch] tests/unit/*.[ch])

@@ -157,9 +157,10 @@ static int set_value(struct tab_ctx *x, struct tab_entry *t, enum opt_id id, con
 
 	switch (id) {
 	case O_BS:
-		if (!parse_num(val, vlen, 65536, &v) || v < 512 || (v & (v - 1)))
+		/* the kernel takes powers of two from 512 to the page size */
+		if (!parse_num(val, vlen, 4096, &v) || v < 512 || (v & (v - 1)))
 			return err_set(x->e,
-				       "%s:%lu: invalid bs=%.*s (must be a power of two from 512 to 65536)",
+				       "%s:%lu: invalid bs=%.*s (must be 512, 1024, 2048 or 4096)",
 				       x->origin, x->line, (int)vlen, val);
 		c->block_size = v;
 		return 0;

@@ -14,7 +14,7 @@
  * no quoting: values cannot contain spaces or commas.
  *
  * Options, comma-separated with no spaces:
- *   bs=N            block size, a power of two from 512 to 65536
+ *   bs=N            block size: 512, 1024, 2048 or 4096 (as -b)
  *                   (the kernel may allow less, e.g. up to the page size)
  *   size=N          device size in bytes, a multiple of bs (or of 512)
  *   timeout=S       request timeout, 1..4294967 seconds (S * HZ must fit

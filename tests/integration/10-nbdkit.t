@@ -94,7 +94,7 @@ nbdkit_start "$P" --tls=require --tls-certificates="$PKI/ca" --tls-verify-peer
 nbdc --check localhost "$P" -N disk -A "$CA" -F "$PKI/ca/client-cert.pem" -K "$PKI/ca/client-key.pem"
 expect_ok "client certificate accepted"
 nbdc --check localhost "$P" -N disk -A "$CA"
-like "$ERR" "^nbd-client: (TLS handshake with localhost:$P failed|waiting for the reply to NBD_OPT_GO): the server localhost:$P closed the TLS connection \\(did it reject our credentials\\?\\)" "no client certificate: the server's refusal is reported"
+like "$ERR" "^nbd-client: (TLS handshake with localhost:$P failed|waiting for the reply to NBD_OPT_GO|sending NBD_OPT_GO): the server localhost:$P closed the TLS connection \\(did it reject our credentials\\?\\)" "no client certificate: the server's refusal is reported"
 is "$RC" 1 "no client certificate: exit 1"
 nbdc --check localhost "$P" -N disk -A "$CA" -F "$PKI/nonexistent.pem" -K "$PKI/ca/client-key.pem"
 expect_fail 1 "cannot read client certificate '$PKI/nonexistent.pem': No such file or directory" "missing client certificate file"

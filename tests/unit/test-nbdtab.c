@@ -242,8 +242,8 @@ static void test_options(void)
 	found("nbd0 h e bs=512\n", "nbd0", &c, "bs=512");
 	is_int(c.block_size, 512, "bs=512 kept");
 	config_free(&c);
-	found("nbd0 h e bs=65536,size=131072\n", "nbd0", &c, "bs=65536");
-	is_int(c.block_size, 65536, "bs=65536 kept");
+	found("nbd0 h e bs=4096,size=131072\n", "nbd0", &c, "bs=4096");
+	is_int(c.block_size, 4096, "bs=4096 kept");
 	config_free(&c);
 	found("nbd0 h e bs=01024\n", "nbd0", &c, "bs=01024");
 	is_int(c.block_size, 1024, "bs=01024 is 1024");
@@ -358,7 +358,7 @@ static void test_errors(void)
 	bad("nbd0 h e\nnbd1 h\n", "nbd0", "/etc/nbdtab:2: missing export name for nbd1",
 	    "error after the entry");
 	bad("nbd1 h e bs=3\nnbd0 h e\n", "nbd0",
-	    "/etc/nbdtab:1: invalid bs=3 (must be a power of two from 512 to 65536)",
+	    "/etc/nbdtab:1: invalid bs=3 (must be 512, 1024, 2048 or 4096)",
 	    "bad value on another line");
 	bad("nbd0 h e\nbogus\n", "nbd0",
 	    "/etc/nbdtab:2: invalid device 'bogus' (expected nbdN or /dev/nbdN)",
@@ -395,22 +395,22 @@ static void test_errors(void)
 
 	/* values */
 	bad("nbd0 h e bs=1000\n", "nbd0",
-	    "/etc/nbdtab:1: invalid bs=1000 (must be a power of two from 512 to 65536)", "bs=1000");
+	    "/etc/nbdtab:1: invalid bs=1000 (must be 512, 1024, 2048 or 4096)", "bs=1000");
 	bad("nbd0 h e bs=256\n", "nbd0",
-	    "/etc/nbdtab:1: invalid bs=256 (must be a power of two from 512 to 65536)", "bs=256");
+	    "/etc/nbdtab:1: invalid bs=256 (must be 512, 1024, 2048 or 4096)", "bs=256");
 	bad("nbd0 h e bs=131072\n", "nbd0",
-	    "/etc/nbdtab:1: invalid bs=131072 (must be a power of two from 512 to 65536)",
+	    "/etc/nbdtab:1: invalid bs=131072 (must be 512, 1024, 2048 or 4096)",
 	    "bs=131072");
 	bad("nbd0 h e bs=0\n", "nbd0",
-	    "/etc/nbdtab:1: invalid bs=0 (must be a power of two from 512 to 65536)", "bs=0");
+	    "/etc/nbdtab:1: invalid bs=0 (must be 512, 1024, 2048 or 4096)", "bs=0");
 	bad("nbd0 h e bs=4k\n", "nbd0",
-	    "/etc/nbdtab:1: invalid bs=4k (must be a power of two from 512 to 65536)", "bs=4k");
+	    "/etc/nbdtab:1: invalid bs=4k (must be 512, 1024, 2048 or 4096)", "bs=4k");
 	bad("nbd0 h e bs=-512\n", "nbd0",
-	    "/etc/nbdtab:1: invalid bs=-512 (must be a power of two from 512 to 65536)", "bs=-512");
+	    "/etc/nbdtab:1: invalid bs=-512 (must be 512, 1024, 2048 or 4096)", "bs=-512");
 	bad("nbd0 h e bs=+512\n", "nbd0",
-	    "/etc/nbdtab:1: invalid bs=+512 (must be a power of two from 512 to 65536)", "bs=+512");
+	    "/etc/nbdtab:1: invalid bs=+512 (must be 512, 1024, 2048 or 4096)", "bs=+512");
 	bad("nbd0 h e bs=18446744073709551616\n", "nbd0",
-	    "/etc/nbdtab:1: invalid bs=18446744073709551616 (must be a power of two from 512 to 65536)",
+	    "/etc/nbdtab:1: invalid bs=18446744073709551616 (must be 512, 1024, 2048 or 4096)",
 	    "bs overflow");
 	bad("nbd0 h e timeout=0\n", "nbd0",
 	    "/etc/nbdtab:1: invalid timeout=0 (must be 1 to 4294967 seconds)", "timeout=0");
