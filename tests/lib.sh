@@ -12,7 +12,8 @@
 #   free_port             print a free TCP port on 127.0.0.1
 #   wait_port PORT        wait (5 s max) until something listens on PORT
 #   make_pki DIR          test CA, server and client certificates, a second
-#                         unrelated CA and a PSK file, made fresh with
+#                         unrelated CA, an expired server certificate
+#                         (DIR/expired) and a PSK file, made fresh with
 #                         certtool/psktool (never committed)
 set -u
 
@@ -148,6 +149,12 @@ make_pki() {
 			--load-ca-certificate ca/ca-cert.pem --load-ca-privkey ca/ca-key.pem \
 			--template client.info --outfile ca/client-cert.pem
 		cp ca/ca-cert.pem ca/client-cert.pem ca/client-key.pem certdir/
+		mkdir -p expired
+		printf 'cn = localhost\ndns_name = localhost\ntls_www_server\nencryption_key\nsigning_key\nactivation_date = "2020-01-01 00:00:00"\nexpiration_date = "2021-01-01 00:00:00"\n' >expired.info
+		certtool -q --generate-certificate --load-privkey ca/server-key.pem \
+			--load-ca-certificate ca/ca-cert.pem --load-ca-privkey ca/ca-key.pem \
+			--template expired.info --outfile expired/server-cert.pem
+		cp ca/ca-cert.pem ca/server-key.pem expired/
 		psktool -u alice -p keys.psk >/dev/null
 		psktool -u bob -p keys.psk >/dev/null
 		grep '^alice:' keys.psk >alice.psk

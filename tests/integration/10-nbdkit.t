@@ -77,6 +77,13 @@ nbdc --check localhost "$P" -N disk -A "$CA" --priority "BOGUS"
 expect_fail 1 "invalid TLS priority string 'BOGUS' (at 'BOGUS'): The request is invalid." "bad priority string"
 stop_bg "$BG_PID"
 
+# --- an expired server certificate ------------------------------------------
+P=$(free_port)
+nbdkit_start "$P" --tls=require --tls-certificates="$PKI/expired"
+nbdc --check localhost "$P" -N disk -A "$CA"
+expect_fail 1 "TLS handshake with localhost:$P failed: the server certificate is not trusted: it has expired" "expired server certificate"
+stop_bg "$BG_PID"
+
 # --- TLS optional on the server ------------------------------------------
 P=$(free_port)
 nbdkit_start "$P" --tls=on --tls-certificates="$PKI/ca"
