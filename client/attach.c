@@ -222,8 +222,12 @@ static void release_all(struct attach *a)
 {
 	unsigned int i;
 
-	for (i = 0; i < a->n; i++)
+	for (i = 0; i < a->n; i++) {
+		/* not handed over (an error): leave transmission politely */
+		if (a->sess[i].in_transmission && a->sess[i].conn.fd >= 0)
+			nego_disc(&a->sess[i]);
 		nego_close(&a->sess[i]);
+	}
 	if (a->nl)
 		nbd_nl_close(a->nl);
 	if (a->devfd >= 0)
@@ -236,8 +240,11 @@ static void stop_datapaths(struct attach *a)
 {
 	unsigned int i;
 
-	for (i = 0; i < a->nopen; i++)
+	for (i = 0; i < a->nopen; i++) {
+		if (a->dp[i].kind == DATAPATH_PLAIN && !a->cfg->preinit)
+			nego_disc_fd(a->dp[i].kernel_fd);
 		datapath_wait(&a->dp[i], NULL);
+	}
 	a->nopen = 0;
 }
 

@@ -7,6 +7,7 @@
 
 #include "nego.h"
 #include "proto.h"
+#include "tls.h"
 
 void nego_init(struct nbd_session *s, const struct nbd_config *cfg)
 {
@@ -66,6 +67,8 @@ static int send_client_flags(struct nbd_session *s, struct nbd_err *e)
 int nego_start(struct nbd_session *s, const struct nbd_config *cfg,
 	       struct nbd_err *e)
 {
+	if (cfg->tls.enabled && tls_check_config(&cfg->tls, e) < 0)
+		return -1;
 	if (conn_connect(&s->conn, cfg, e) < 0 || read_greeting(s, e) < 0 ||
 	    send_client_flags(s, e) < 0)
 		return -1;

@@ -68,5 +68,7 @@ int opt_list(struct nbd_session *s, const struct nbd_config *cfg,
 void opt_abort(struct nbd_session *s);
 /* In transmission phase: send NBD_CMD_DISC; best effort. */
 void nego_disc(struct nbd_session *s);
+/* The same on a plaintext socket that left its session (datapath). */
+void nego_disc_fd(int fd);
 
 #endif

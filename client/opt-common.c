@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include <string.h>
+#include <sys/socket.h>
 
 #include "nego.h"
 #include "proto.h"
@@ -60,12 +61,27 @@ void opt_abort(struct nbd_session *s)
 	s->conn.timeout_ms = saved;
 }
 
+static void disc_request(uint8_t req[28])
+{
+	memset(req, 0, 28);
+	put_be32(req, 0x25609513);	/* NBD_REQUEST_MAGIC */
+	put_be16(req + 6, 2);		/* NBD_CMD_DISC */
+}
+
 void nego_disc(struct nbd_session *s)
 {
 	struct nbd_err ignored;
-	uint8_t req[28] = { 0 };
+	uint8_t req[28];
 
-	put_be32(req, 0x25609513);	/* NBD_REQUEST_MAGIC */
-	put_be16(req + 6, 2);		/* NBD_CMD_DISC */
+	disc_request(req);
 	conn_write(&s->conn, req, sizeof(req), &ignored);
+}
+
+void nego_disc_fd(int fd)
+{
+	uint8_t req[28];
+
+	disc_request(req);
+	if (send(fd, req, sizeof(req), MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+		return; /* best effort */
 }

@@ -398,14 +398,30 @@ static int run_handshake(struct nbd_conn *c, const char *name,
 	return 0;
 }
 
+int tls_check_config(const struct tls_config *t, struct nbd_err *e)
+{
+	if (t->psk_file && (t->cacert || t->cert || t->key || t->cert_dir))
+		return err_set(e, "choose either a PSK (--psk-file) or certificates (-cacertfile/-certfile/-keyfile), not both");
+	if (t->cacert && file_readable(t->cacert, "CA certificate file", e) < 0)
+		return -1;
+	if (t->cert && file_readable(t->cert, "client certificate", e) < 0)
+		return -1;
+	if (t->key && file_readable(t->key, "client key", e) < 0)
+		return -1;
+	if (t->psk_file && file_readable(t->psk_file, "PSK file", e) < 0)
+		return -1;
+	if (t->cert_dir && access(t->cert_dir, R_OK | X_OK) < 0)
+		return err_errno(e, errno, "cannot read TLS certificate directory '%s'",
+				 t->cert_dir);
+	return 0;
+}
+
 int tls_upgrade(struct nbd_conn *c, const struct tls_config *t,
 		const char *host, struct nbd_err *e)
 {
 	const char *name = t->hostname ? t->hostname : host;
 
-	if (t->psk_file && (t->cacert || t->cert || t->key || t->cert_dir))
-		return err_set(e, "choose either a PSK (--psk-file) or certificates (-cacertfile/-certfile/-keyfile), not both");
-	if (setup_session(c, t, name, e) < 0)
+	if (tls_check_config(t, e) < 0 || setup_session(c, t, name, e) < 0)
 		return -1;
 	return run_handshake(c, name, e);
 }

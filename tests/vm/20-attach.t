@@ -14,6 +14,10 @@ MiB=1048576
 sha() { sha256sum | cut -d' ' -f1; }
 devsha() { dd if="$1" bs=1M skip="${3:-0}" count="$2" iflag=direct 2>/dev/null | sha; }
 
+# --- the client loads the nbd module itself (libkmod) ---------------------------
+check "rmmod nbd" rmmod nbd
+check_rc 1 "nbd module gone" test -d /sys/module/nbd
+
 check "nbdkit memory 256M" nbdkit -P /run/nbdkit.pid -i 127.0.0.1 -p 10809 memory 256M
 check "nbdkit listens" wait_listen 10809 30
 check "hostile-ish nbdkit that refuses TLS" nbdkit -i 127.0.0.1 -p 10811 --tls=off memory 16M
@@ -90,6 +94,34 @@ check_eq "TLS refused: exit 1" "$rc" 1
 check_eq "TLS refused: message" "$out" "nbd-client: the server refused TLS by policy (NBD_REP_ERR_POLICY); TLS was required, so the connection was closed without sending anything in plaintext (use a TLS-enabled server, or drop the TLS options only if an unencrypted connection is acceptable)"
 check_rc 1 "TLS refused: /dev/nbd3 not connected" nbdc -c /dev/nbd3
 check_eq "TLS refused: /dev/nbd3 has size 0" "$(blockdev --getsize64 /dev/nbd3)" 0
+
+# --- -readonly, -size, -unix, nbdtab ------------------------------------------------
+check "nbdkit on a Unix socket" nbdkit -U /tmp/nbd.sock memory 32M
+wait_for 10 test -S /tmp/nbd.sock
+out=$(nbdc -R -B 16777216 127.0.0.1 10809 /dev/nbd5 2>&1); rc=$?
+check_eq "-readonly -size 16M attach: exit 0" "$rc" 0
+check_eq "-readonly: the device is read-only" "$(blockdev --getro /dev/nbd5)" 1
+check_eq "-size: 16 MiB" "$(blockdev --getsize64 /dev/nbd5)" 16777216
+check_rc 1 "-readonly: a write fails" sh -c 'patgen 1M | dd of=/dev/nbd5 bs=1M oflag=direct 2>/dev/null'
+check "-d /dev/nbd5" nbdc -d /dev/nbd5
+out=$(nbdc -u /tmp/nbd.sock /dev/nbd6 2>&1); rc=$?
+check_eq "-unix attach: exit 0" "$rc" 0
+check_eq "-unix: backend" "$(cat /sys/block/nbd6/backend)" "nbd+unix:///?socket=/tmp/nbd.sock"
+uwant=$(patgen -s 4 8M | sha)
+check "-unix: write 8 MiB" sh -c 'patgen -s 4 8M | dd of=/dev/nbd6 bs=1M iflag=fullblock oflag=direct 2>/dev/null'
+drop_caches
+check_eq "-unix: read back byte-exact" "$(devsha /dev/nbd6 8)" "$uwant"
+check "-d /dev/nbd6" nbdc -d /dev/nbd6
+printf '# test nbdtab\nnbd7 127.0.0.1 disk port=10809,readonly,bs=4096,_local=x\n' >/etc/nbdtab
+out=$(nbdc nbd7 2>&1); rc=$?
+check_eq "nbdtab: nbd-client nbd7: exit 0" "$rc" 0
+check_eq "nbdtab: prints the device" "$out" "Connected /dev/nbd7"
+check_eq "nbdtab: readonly applied" "$(blockdev --getro /dev/nbd7)" 1
+check_eq "nbdtab: bs=4096 applied" "$(blockdev --getbsz /dev/nbd7)" 4096
+check "nbdtab: -d" nbdc -d /dev/nbd7
+out=$(nbdc nbd8 2>&1); rc=$?
+check_eq "nbdtab: no entry: exit 1" "$rc" 1
+check_eq "nbdtab: no entry: message" "$out" "nbd-client: /etc/nbdtab has no entry for /dev/nbd8"
 
 # --- reference baseline on the same data checks ----------------------------------
 check "reference attach /dev/nbd4" $REF 127.0.0.1 10809 /dev/nbd4 -N ''

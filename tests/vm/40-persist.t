@@ -27,9 +27,11 @@ persist_round() {
 	cargs=""; while [ "$1" != -- ]; do cargs="$cargs $1"; shift; done; shift
 	truncate -s 64M /tmp/$n.img
 	check "$n: server starts" start_server $n $p "$@" file /tmp/$n.img
-	out=$(nbdc -persist -t 5 $cargs 127.0.0.1 $p $dev 2>&1); rc=$?
+	out=$(nbdc -persist -systemd-mark -t 5 $cargs 127.0.0.1 $p $dev 2>&1); rc=$?
 	check_eq "$n: -persist attach: exit 0" "$rc" 0
 	check_eq "$n: one resident monitor" "$(monitors)" 1
+	mpid=$(grep -l '^nbdc$' /proc/[0-9]*/comm 2>/dev/null | head -n 1 | cut -d/ -f3)
+	check_eq "$n: -systemd-mark: the monitor's argv[0] starts with @" "$(head -c 1 /proc/$mpid/cmdline 2>/dev/null)" "@"
 	want=$(patgen -s $seed 48M | sha)
 	rm -f /tmp/dd.rc
 	( patgen -s $seed 48M | dd of=$dev bs=256k iflag=fullblock oflag=direct 2>/tmp/dd.err; echo $? >/tmp/dd.rc ) &

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Command-line handling: every bad argument gets one exact line on stderr and
+# exit 1, before anything is sent; compatible spellings are accepted.
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../hostile/lib.sh"
+
+bad() {
+	local want=$1
+	shift
+	nbdc "$@"
+	expect_fail 1 "$want" "nbd-client $*"
+	is "$OUT" "" "nbd-client $*: nothing on stdout"
+}
+
+bad "unknown option '-Z' (see nbd-client -help)" -Z
+bad "option '-N' needs an argument" -N
+bad "option '--check' needs an argument" --check
+bad "invalid block size '1000': must be 512, 1024, 2048 or 4096" -b 1000 host
+bad "invalid block size '8192': must be 512, 1024, 2048 or 4096" -block-size 8192 host
+bad "invalid number of connections '0': expected a number from 1 to 64" -C 0 host
+bad "invalid number of connections '65': expected a number from 1 to 64" --connections 65 host
+bad "invalid timeout 'abc': expected a number from 1 to 31536000" -t abc host
+bad "invalid timeout '-1': expected a number from 1 to 31536000" -timeout -1 host
+bad "'/dev/sda' is not an nbd device (expected /dev/nbdN)" host 10809 /dev/sda
+bad "'/dev/sda' is not an nbd device (expected /dev/nbdN)" -d /dev/sda
+bad "option '-d' needs an argument" -d
+bad "no server given (see nbd-client -help)"
+bad "unknown query parameter 'foo' in NBD URI 'nbd://h/x?foo=1'; known: socket, tls-certificates, tls-psk-file, tls-username" "nbd://h/x?foo=1"
+bad "-unix cannot be combined with an NBD URI (use nbd+unix:///export?socket=PATH)" -u nbd://h/x /dev/nbd0
+bad "-preinit skips negotiation, so it cannot be combined with TLS" -P -x h 10809 /dev/nbd0
+bad "-preinit needs the size: pass -size BYTES" -preinit h 10809 /dev/nbd0
+bad "the ioctl interface (-nonetlink) needs a device, e.g. /dev/nbd0" -L h 10809
+bad "-connections needs the netlink interface; drop -nonetlink" -nonetlink -C 2 h 10809 /dev/nbd0
+bad "unexpected argument '2'" -l h 1 2
+bad "unexpected argument 'extra'" -c nbd0 extra
+bad "cannot read $T_TMP/none: No such file or directory" --nbdtab "$T_TMP/none" nbd0
+printf 'nbd0 host\n' >"$T_TMP/tab"
+bad "$T_TMP/tab:1: missing export name for nbd0" --nbdtab "$T_TMP/tab" nbd0
+printf 'nbd0 host disk\n' >"$T_TMP/tab"
+bad "$T_TMP/tab has no entry for /dev/nbd1" --nbdtab "$T_TMP/tab" /dev/nbd1
+bad "cannot read CA certificate file '$T_TMP/none.pem': No such file or directory" --check h -A "$T_TMP/none.pem"
+bad "cannot read PSK file '$T_TMP/none.psk': No such file or directory" h 10809 /dev/nbd0 --psk-file "$T_TMP/none.psk"
+bad "choose either a PSK (--psk-file) or certificates (-cacertfile/-certfile/-keyfile), not both" -l h --psk-file "$T_TMP/tab" -A "$T_TMP/tab"
+
+nbdc -V
+is "$RC" 0 "-V: exit 0"
+like "$OUT" '^nbd-client [0-9]+\.[0-9]+\.[0-9]+ ' "-V prints the version"
+nbdc -help
+is "$RC" 0 "-help: exit 0"
+like "$OUT" '^Usage: nbd-client \[options\] host \[port\] \[nbd_device\]' "-help prints the usage"
+for o in -name -block-size -size -timeout -dead-timeout -connections -persist -swap -nofork \
+	-systemd-mark -nonetlink -readonly -preinit -no-optgo -identifier -unix --json --nbdtab \
+	-enable-tls -cacertfile -certfile -keyfile -tlshostname --priority --psk-file --psk-user \
+	-version -help --check --list-devices -list -disconnect; do
+	like "$OUT" "[ ,]${o#-}[ ,]|[ ,]-${o#-}[ ,]|${o} " "-help mentions $o"
+done
+
+# -C N against a server without multi-conn: a warning, then one connection
+hostile_start normal
+nbdc -C 2 127.0.0.1 "$HOSTILE_PORT" /dev/nbd0 -N disk
+hostile_wait 5 || hostile_stop
+is "$(head -n 1 <<<"$ERR")" "nbd-client: warning: the server does not allow multiple connections (no NBD_FLAG_CAN_MULTI_CONN); using 1" "-C 2 without CAN_MULTI_CONN: warning"
+is "$(grep -c '^OPT GO' "$HOSTILE_LOG")" 1 "-C 2 without CAN_MULTI_CONN: one connection negotiated"
+is "$(tail -n 2 "$HOSTILE_LOG" | tr '\n' '|')" "CMD DISC off=0 len=0|EOF|" "an attach that fails after GO leaves with NBD_CMD_DISC"
+
+done_testing
