@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "attach.h"
@@ -20,6 +21,10 @@
 #include "proto.h"
 
 #define MAX_CONNS 64
+
+#ifndef PR_SET_IO_FLUSHER
+#define PR_SET_IO_FLUSHER 57
+#endif
 
 struct attach {
 	const struct nbd_config *cfg;
@@ -248,9 +253,14 @@ static void stop_datapaths(struct attach *a)
 	a->nopen = 0;
 }
 
+/*
+ * -persist needs someone to reconnect, the ioctl interface a process in
+ * NBD_DO_IT, and -nofork means "stay in the foreground until the device is
+ * disconnected" (systemd Type=simple).
+ */
 static bool needs_resident(const struct attach *a)
 {
-	return a->cfg->persist || !a->nl;
+	return a->cfg->persist || !a->nl || a->cfg->nofork;
 }
 
 static void fill_monitor(struct attach *a, struct monitor *m)
@@ -274,13 +284,11 @@ static void fill_monitor(struct attach *a, struct monitor *m)
 	a->devfd = -1;
 }
 
-static int go_resident(struct attach *a, char **argv, struct nbd_err *e)
+static int go_resident(struct attach *a, struct nbd_err *e)
 {
 	struct monitor m;
 	pid_t pid;
 
-	if (a->cfg->systemd_mark && argv && argv[0])
-		argv[0][0] = '@';
 	if (!a->cfg->nofork) {
 		fflush(stdout);
 		pid = fork();
@@ -295,6 +303,9 @@ static int go_resident(struct attach *a, char **argv, struct nbd_err *e)
 	release_all(a);
 	if (a->cfg->swap && mlockall(MCL_CURRENT | MCL_FUTURE) < 0)
 		nbd_log(&m.log, LOG_WARNING, "mlockall: %s", strerror(errno));
+	/* reconnecting must not wait on the writeback it is needed for */
+	if (a->cfg->persist && prctl(PR_SET_IO_FLUSHER, 1, 0, 0, 0) < 0)
+		nbd_log(&m.log, LOG_INFO, "PR_SET_IO_FLUSHER: %s", strerror(errno));
 	exit(monitor_run(&m));
 }
 
@@ -306,6 +317,9 @@ int attach_run(const struct nbd_config *cfg, char **argv, struct nbd_err *e)
 
 	if (validate(cfg, e) < 0)
 		return -1;
+	/* before any fork, so the proxies carry the mark too */
+	if (cfg->systemd_mark && argv && argv[0] && argv[0][0])
+		argv[0][0] = '@';
 	if (cfg->device && (a.index = nbd_dev_index(cfg->device, e)) < 0)
 		return -1;
 	a.ident = attach_identifier(cfg);
@@ -325,7 +339,7 @@ int attach_run(const struct nbd_config *cfg, char **argv, struct nbd_err *e)
 	printf("Connected /dev/nbd%d\n", a.index);
 	r = 0;
 	if (needs_resident(&a)) {
-		r = go_resident(&a, argv, e);
+		r = go_resident(&a, e);
 		if (r < 0)
 			goto out;
 	}

@@ -1,21 +1,30 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include <stdarg.h>
 #include <stdio.h>
+#include <unistd.h>
 
+#include "err.h"
 #include "log.h"
 
 void nbd_log(const struct nbd_log *l, int prio, const char *fmt, ...)
 {
-	char msg[1024];
+	char msg[NBD_ERR_MAX + 256], line[sizeof(msg) + 128];
+	const char *ident = l->ident ? l->ident : "-";
 	va_list ap;
+	int n;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (l->to_stderr)
-		fprintf(stderr, "nbd-client: %s: %s: %s\n",
-			l->ident ? l->ident : "-", l->role, msg);
-	else
-		syslog(LOG_DAEMON | prio, "%s: %s: %s", l->ident ? l->ident : "-",
-		       l->role, msg);
+	if (!l->to_stderr) {
+		syslog(LOG_DAEMON | prio, "%s: %s: %s", ident, l->role, msg);
+		return;
+	}
+	/* one write per line, so lines from several processes do not mix */
+	n = snprintf(line, sizeof(line), "nbd-client[%d]: %s: %s: %s\n",
+		     (int)getpid(), ident, l->role, msg);
+	if (n > (int)sizeof(line) - 1)
+		n = (int)sizeof(line) - 1;
+	if (write(STDERR_FILENO, line, (size_t)n) < 0)
+		return;
 }

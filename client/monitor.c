@@ -206,7 +206,7 @@ static int netlink_loop(struct monitor *m, int sfd)
 	struct pollfd p[2] = { { .fd = sfd, .events = POLLIN },
 			       { .fd = nbd_nl_fd(m->nl), .events = POLLIN } };
 	struct signalfd_siginfo si;
-	bool tls = have_proxies(m);
+	bool tls = have_proxies(m), persist = m->cfg->persist;
 	int slot;
 
 	for (;;) {
@@ -216,10 +216,13 @@ static int netlink_loop(struct monitor *m, int sfd)
 			if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
 				return 0;
 		reap();
-		if (p[1].revents && link_dead_events(m) && !tls &&
+		/* plaintext: the kernel reports the dead socket */
+		if (p[1].revents && link_dead_events(m) && persist && !tls &&
 		    reconnect(m, 0, sfd))
 			return 0;
-		if (tls && (slot = dead_proxy(m)) >= 0 && reconnect(m, (unsigned)slot, sfd))
+		/* TLS: the proxy of the dead connection has exited */
+		if (persist && tls && (slot = dead_proxy(m)) >= 0 &&
+		    reconnect(m, (unsigned int)slot, sfd))
 			return 0;
 		if (device_connected(m) == 0) {
 			nbd_log(&m->log, LOG_INFO, "device disconnected; exiting");

@@ -23,44 +23,19 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <syslog.h>
+
+#ifndef PR_SET_IO_FLUSHER
+#define PR_SET_IO_FLUSHER 57
+#endif
 #include <unistd.h>
 
 #include "datapath.h"
 #include "pump.h"
+#include "log.h"
 #include "tls.h"
 
 #define READY_OK 'R'
 #define READY_ERR 'E'
-
-struct proxy_log {
-	bool to_stderr;
-	const char *ident;
-};
-
-static void plog(const struct proxy_log *l, int prio, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void plog(const struct proxy_log *l, int prio, const char *fmt, ...)
-{
-	char msg[NBD_ERR_MAX + 256], line[sizeof(msg) + 128];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (!l->to_stderr) {
-		syslog(prio, "%s: proxy: %s", l->ident, msg);
-		return;
-	}
-	/* one write per line, so lines from several proxies do not mix */
-	n = snprintf(line, sizeof(line), "nbd-client[%d]: %s: proxy: %s\n",
-		     (int)getpid(), l->ident, msg);
-	if (n > (int)sizeof(line) - 1)
-		n = (int)sizeof(line) - 1;
-	if (write(STDERR_FILENO, line, (size_t)n) < 0)
-		return;
-}
 
 /* ---- set-up of the proxy process ---- */
 
@@ -148,12 +123,12 @@ static int proxy_fds(int fds[3], bool keep_stderr)
 	return 0;
 }
 
-static void set_oom_adj(const struct proxy_log *l)
+static void set_oom_adj(const struct nbd_log *l)
 {
 	int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
 
 	if (fd < 0 || write(fd, "-1000", 5) != 5)
-		plog(l, LOG_WARNING, "cannot exempt the proxy from the OOM killer (oom_score_adj -1000): %s",
+		nbd_log(l, LOG_WARNING, "cannot exempt the proxy from the OOM killer (oom_score_adj -1000): %s",
 		     strerror(errno));
 	if (fd >= 0)
 		close(fd);
@@ -161,22 +136,30 @@ static void set_oom_adj(const struct proxy_log *l)
 
 /* Everything the kernel's I/O depends on.  Only -s makes a failure fatal. */
 static int proxy_harden(const struct datapath_opts *o,
-			const struct proxy_log *l, struct nbd_err *e)
+			const struct nbd_log *l, struct nbd_err *e)
 {
 	if (setsid() < 0)
-		plog(l, LOG_WARNING, "setsid: %s", strerror(errno));
+		nbd_log(l, LOG_WARNING, "setsid: %s", strerror(errno));
 	if (!o->nofork_log_stderr && chdir("/") < 0)
-		plog(l, LOG_WARNING, "chdir /: %s", strerror(errno));
+		nbd_log(l, LOG_WARNING, "chdir /: %s", strerror(errno));
 	prctl(PR_SET_NAME, "nbd-proxy", 0, 0, 0);
 	if (mlockall(MCL_CURRENT | MCL_FUTURE) < 0) {
 		if (o->swap)
 			return err_errno(e, errno, "cannot lock the TLS proxy in memory, which swap needs");
-		plog(l, LOG_WARNING, "cannot lock the proxy in memory (under memory pressure the device may stall): %s",
+		nbd_log(l, LOG_WARNING, "cannot lock the proxy in memory (under memory pressure the device may stall): %s",
 		     strerror(errno));
 	}
 	set_oom_adj(l);
-	if (o->swap)
-		plog(l, LOG_WARNING, "swap over TLS: the kernel's memory reserve covers only the Unix socket to this proxy, not the TCP connection; reclaim can still deadlock");
+	/*
+	 * The kernel's writeback waits on this process: mark it an I/O
+	 * flusher so its own allocations never recurse into that writeback
+	 * (GFP_NOIO), which is what deadlocks swap or a full page cache.
+	 */
+	if (prctl(PR_SET_IO_FLUSHER, 1, 0, 0, 0) < 0)
+		nbd_log(l, o->swap ? LOG_WARNING : LOG_INFO,
+			"cannot mark the proxy as an I/O flusher (PR_SET_IO_FLUSHER): %s%s",
+			strerror(errno),
+			o->swap ? "; swap over TLS can deadlock under memory pressure" : "");
 	return 0;
 }
 
@@ -199,8 +182,9 @@ static void __attribute__((noreturn))
 proxy_main(struct nbd_session *s, int plain_fd, int ready_fd,
 	   const struct datapath_opts *o)
 {
-	struct proxy_log l = { o->nofork_log_stderr,
-			       o->ident ? o->ident : "nbd" };
+	struct nbd_log l = { .to_stderr = o->nofork_log_stderr,
+			     .ident = o->ident ? o->ident : "nbd",
+			     .role = "proxy" };
 	int fds[3] = { s->conn.fd, plain_fd, ready_fd };
 	struct pump_stats st = { 0, 0 };
 	struct nbd_err e = { "" };
@@ -219,22 +203,22 @@ proxy_main(struct nbd_session *s, int plain_fd, int ready_fd,
 	if (proxy_harden(o, &l, &e) < 0)
 		goto fail;
 	tls_describe(s->conn.tls, desc, sizeof(desc));
-	plog(&l, LOG_INFO, "started for %s (%s)",
+	nbd_log(&l, LOG_INFO, "started for %s (%s)",
 	     s->conn.peer ? s->conn.peer : "the server", desc);
 	ready_send(fds[2], NULL);
 	close(fds[2]);
 
 	r = pump_run(s->conn.tls, fds[0], fds[1], &st, &e);
 	if (r < 0)
-		plog(&l, LOG_ERR, "stopped: %s; %llu bytes to the server, %llu to the kernel",
+		nbd_log(&l, LOG_ERR, "stopped: %s; %llu bytes to the server, %llu to the kernel",
 		     e.msg, st.to_server, st.to_kernel);
 	else
-		plog(&l, LOG_INFO, "stopped: connection closed; %llu bytes to the server, %llu to the kernel",
+		nbd_log(&l, LOG_INFO, "stopped: connection closed; %llu bytes to the server, %llu to the kernel",
 		     st.to_server, st.to_kernel);
 	conn_release(&s->conn);	/* GnuTLS memory; pump_run said goodbye */
 	_exit(r < 0 ? 1 : 0);
 fail:
-	plog(&l, LOG_ERR, "%s", e.msg);
+	nbd_log(&l, LOG_ERR, "%s", e.msg);
 	ready_send(fds[2], e.msg);
 	_exit(1);
 }
