@@ -77,6 +77,19 @@ check_eq "-C 2: read back byte-exact" "$(devsha /dev/nbd2 32)" "$cwant"
 check "-C 2: -d" nbdc -d /dev/nbd2
 check "-C 2: both proxies exit" wait_for 10 sh -c 'test "$(grep -l "^nbd-proxy$" /proc/[0-9]*/comm 2>/dev/null | wc -l)" = 0'
 
+# --- -nofork -systemd-mark: stays in the foreground until -d ------------------------
+nbdc -nofork -systemd-mark $CA localhost 10809 /dev/nbd5 >/tmp/nofork.out 2>/tmp/nofork.err &
+fpid=$!
+check "-nofork: device connected" wait_for 20 nbdc -c /dev/nbd5
+check "-nofork: the client stays in the foreground" kill -0 $fpid
+ppid_=$(grep -l '^nbd-proxy$' /proc/[0-9]*/comm 2>/dev/null | head -n 1 | cut -d/ -f3)
+check_eq "-systemd-mark: the proxy's argv[0] starts with @" "$(head -c 1 /proc/$ppid_/cmdline 2>/dev/null)" "@"
+check_eq "-systemd-mark: the client's argv[0] starts with @" "$(head -c 1 /proc/$fpid/cmdline 2>/dev/null)" "@"
+check "-nofork: -d" nbdc -d /dev/nbd5
+wait $fpid; rc=$?
+check_eq "-nofork: the client exits 0 after -d" "$rc" 0
+check "-nofork: the proxy logged to stderr" grep -q 'nbd5: proxy: started for localhost:10809 (TLS1' /tmp/nofork.err
+
 # --- a wrong CA: refused before anything reaches the kernel ----------------------------
 out=$(nbdc -A /pki/wrong-ca.pem -F /pki/client-cert.pem -K /pki/client-key.pem localhost 10809 /dev/nbd4 2>&1); rc=$?
 check_eq "wrong CA: exit 1" "$rc" 1
