@@ -24,15 +24,22 @@ static int open_nl(const struct nbd_config *cfg, struct nbd_nl **nl,
 	return r < 0 ? -1 : 1;
 }
 
+/* The device's index and the netlink handle (see open_nl). */
+static int open_device(const struct nbd_config *cfg, int *index,
+		       struct nbd_nl **nl, struct nbd_err *e)
+{
+	*index = nbd_dev_index(cfg->device, e);
+	if (*index < 0)
+		return -1;
+	return open_nl(cfg, nl, e);
+}
+
 int attach_disconnect(const struct nbd_config *cfg, struct nbd_err *e)
 {
 	struct nbd_nl *nl;
 	int index, r;
 
-	index = nbd_dev_index(cfg->device, e);
-	if (index < 0)
-		return -1;
-	r = open_nl(cfg, &nl, e);
+	r = open_device(cfg, &index, &nl, e);
 	if (r < 0)
 		return -1;
 	if (r == 0)
@@ -59,10 +66,7 @@ int attach_status(const struct nbd_config *cfg, struct nbd_err *e)
 	size_t n = 0;
 	int index, r, pid = 0;
 
-	index = nbd_dev_index(cfg->device, e);
-	if (index < 0)
-		return -1;
-	r = open_nl(cfg, &nl, e);
+	r = open_device(cfg, &index, &nl, e);
 	if (r < 0)
 		return -1;
 	if (r == 0) {

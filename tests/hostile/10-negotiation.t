@@ -19,6 +19,11 @@ hostile() {
 	LOG=$(grep -v '^EOF$' "$HOSTILE_LOG" | tr '\n' '|')
 }
 
+# TLS credentials are only read after the server ACKs STARTTLS, which these
+# servers never do; the files just have to exist.
+printf 'not a certificate\n' >"$T_TMP/ca.pem"
+printf 'alice:00112233\n' >"$T_TMP/alice.psk"
+
 GO='CLIENTFLAGS 0x00000003|OPT GO len=18|GONAME disk|GOINFO EXPORT,BLOCK_SIZE,NAME,DESCRIPTION|'
 A=127.0.0.1
 
@@ -87,7 +92,7 @@ NOPLAIN='TLS was required, so the connection was closed without sending anything
 hostile starttls-unsup --check -t 3 -x
 expect_fail 1 "the server does not support TLS (NBD_REP_ERR_UNSUP) (server said: \"TLS not supported here\"); $NOPLAIN" "STARTTLS refused with UNSUP"
 is "$LOG" "$TLSLOG" "UNSUP: only STARTTLS then ABORT were sent"
-hostile starttls-policy --check -t 3 -A /nonexistent/ca.pem
+hostile starttls-policy --check -t 3 -A "$T_TMP/ca.pem"
 expect_fail 1 "the server refused TLS by policy (NBD_REP_ERR_POLICY) (server said: \"TLS forbidden by policy\"); $NOPLAIN" "STARTTLS refused with POLICY"
 is "$LOG" "$TLSLOG" "POLICY: only STARTTLS then ABORT were sent"
 hostile starttls-invalid --check -t 3 -x
@@ -96,7 +101,7 @@ is "$LOG" "$TLSLOG" "INVALID: only STARTTLS then ABORT were sent"
 hostile tls-reqd --check -t 3 -x
 expect_fail 1 "the server answered NBD_OPT_STARTTLS with NBD_REP_ERR_TLS_REQD, which is nonsense (server said: \"TLS is required\"); $NOPLAIN" "STARTTLS answered with TLS_REQD"
 is "$LOG" "$TLSLOG" "TLS_REQD to STARTTLS: only STARTTLS then ABORT were sent"
-hostile go-unsup -l -t 3 --psk-file /nonexistent.psk
+hostile go-unsup -l -t 3 --psk-file "$T_TMP/alice.psk"
 expect_fail 1 "the server does not support TLS (NBD_REP_ERR_UNSUP) (server said: \"TLS not supported here\"); $NOPLAIN" "-list with TLS required: refused"
 is "$LOG" "$TLSLOG" "-list with TLS required: no NBD_OPT_LIST in plaintext"
 hostile silent --check -t 2 -x

@@ -11,8 +11,6 @@ vm_setup
 vm_scenario <<'EOF'
 REF=/usr/sbin/nbd-client-ref
 MiB=1048576
-sha() { sha256sum | cut -d' ' -f1; }
-devsha() { dd if="$1" bs=1M skip="${3:-0}" count="$2" iflag=direct 2>/dev/null | sha; }
 
 # --- the client loads the nbd module itself (libkmod) ---------------------------
 check "rmmod nbd" rmmod nbd
@@ -33,14 +31,8 @@ check_eq "-c /dev/nbd0 while attached: exit 0, backend shown" \
 rc=0"
 check_eq "sysfs backend is the server URI" "$(cat /sys/block/nbd0/backend)" "nbd://127.0.0.1:10809/"
 check_eq "size 256 MiB" "$(blockdev --getsize64 /dev/nbd0)" $((256 * MiB))
-want=$(patgen 64M | sha)
-t0=$(uptime_s)
-check "write 64 MiB pattern" sh -c 'patgen 64M | dd of=/dev/nbd0 bs=1M iflag=fullblock oflag=direct 2>/dev/null'
-t1=$(uptime_s)
-drop_caches
-check_eq "64 MiB read back byte-exact" "$(devsha /dev/nbd0 64)" "$want"
-t2=$(uptime_s)
-diag "ours: 64 MiB write $(awk -v a=$t0 -v b=$t1 'BEGIN{printf "%.2f", b-a}')s, read $(awk -v a=$t1 -v b=$t2 'BEGIN{printf "%.2f", b-a}')s"
+roundtrip "ours" /dev/nbd0 0 64
+want=$(devsha /dev/nbd0 64)
 check_eq "--list-devices --json shows nbd0 connected" \
 	"$(nbdc --list-devices --json | grep -o '{"device": "/dev/nbd0", "index": 0, "connected": true, "backend": "nbd://127.0.0.1:10809/"}')" \
 	'{"device": "/dev/nbd0", "index": 0, "connected": true, "backend": "nbd://127.0.0.1:10809/"}'
@@ -80,10 +72,7 @@ pid=$(cat /sys/block/nbd2/pid 2>/dev/null)
 check "ioctl: a resident process holds NBD_DO_IT" kill -0 "$pid"
 check_eq "ioctl: -nonetlink -c prints the pid" "$(nbdc -nonetlink -c /dev/nbd2)" "$pid"
 check_eq "ioctl: data byte-exact" "$(devsha /dev/nbd2 64)" "$want"
-iwant=$(patgen -s 3 8M | sha)
-check "ioctl: write 8 MiB" sh -c 'patgen -s 3 8M | dd of=/dev/nbd2 bs=1M seek=100 iflag=fullblock oflag=direct 2>/dev/null'
-drop_caches
-check_eq "ioctl: read back byte-exact" "$(devsha /dev/nbd2 8 100)" "$iwant"
+roundtrip "ioctl" /dev/nbd2 3 8 100
 check "ioctl: -nonetlink -d" nbdc -nonetlink -d /dev/nbd2
 wait_for 10 sh -c "! kill -0 $pid 2>/dev/null"
 check_rc 1 "ioctl: resident process exited after -d" kill -0 "$pid"
@@ -107,10 +96,7 @@ check "-d /dev/nbd5" nbdc -d /dev/nbd5
 out=$(nbdc -u /tmp/nbd.sock /dev/nbd6 2>&1); rc=$?
 check_eq "-unix attach: exit 0" "$rc" 0
 check_eq "-unix: backend" "$(cat /sys/block/nbd6/backend)" "nbd+unix:///?socket=/tmp/nbd.sock"
-uwant=$(patgen -s 4 8M | sha)
-check "-unix: write 8 MiB" sh -c 'patgen -s 4 8M | dd of=/dev/nbd6 bs=1M iflag=fullblock oflag=direct 2>/dev/null'
-drop_caches
-check_eq "-unix: read back byte-exact" "$(devsha /dev/nbd6 8)" "$uwant"
+roundtrip "-unix" /dev/nbd6 4 8
 check "-d /dev/nbd6" nbdc -d /dev/nbd6
 printf '# test nbdtab\nnbd7 127.0.0.1 disk port=10809,readonly,bs=4096,_local=x\n' >/etc/nbdtab
 out=$(nbdc nbd7 2>&1); rc=$?
@@ -125,13 +111,7 @@ check_eq "nbdtab: no entry: message" "$out" "nbd-client: /etc/nbdtab has no entr
 
 # --- reference baseline on the same data checks ----------------------------------
 check "reference attach /dev/nbd4" $REF 127.0.0.1 10809 /dev/nbd4 -N ''
-t0=$(uptime_s)
-check "reference: write 64 MiB" sh -c 'patgen -s 9 64M | dd of=/dev/nbd4 bs=1M iflag=fullblock oflag=direct 2>/dev/null'
-t1=$(uptime_s)
-drop_caches
-check_eq "reference: read back byte-exact" "$(devsha /dev/nbd4 64)" "$(patgen -s 9 64M | sha)"
-t2=$(uptime_s)
-diag "reference: 64 MiB write $(awk -v a=$t0 -v b=$t1 'BEGIN{printf "%.2f", b-a}')s, read $(awk -v a=$t1 -v b=$t2 'BEGIN{printf "%.2f", b-a}')s"
+roundtrip "reference" /dev/nbd4 9 64
 check "reference -d" $REF -d /dev/nbd4
 done_testing
 EOF

@@ -16,9 +16,8 @@ vm_add "$VM_WORK/pki/alice.psk" /pki/alice.psk
 vm_add "$VM_WORK/pki/wrongca/ca-cert.pem" /pki/wrong-ca.pem
 vm_scenario <<'EOF'
 MiB=1048576
-sha() { sha256sum | cut -d' ' -f1; }
-devsha() { dd if="$1" bs=1M skip="${3:-0}" count="$2" iflag=direct 2>/dev/null | sha; }
-proxies() { grep -l '^nbd-proxy$' /proc/[0-9]*/comm 2>/dev/null | wc -l; }
+proxies() { count_comm nbd-proxy; }
+no_proxies() { test "$(count_comm nbd-proxy)" = 0; }
 CA="-A /pki/ca-cert.pem -F /pki/client-cert.pem -K /pki/client-key.pem"
 
 check "nbdkit TLS (client certificates required)" nbdkit -i 127.0.0.1 -p 10809 --tls=require --tls-certificates=/pki --tls-verify-peer memory 256M
@@ -32,14 +31,7 @@ check_eq "TLS attach prints the device" "$out" "Connected /dev/nbd0"
 check_eq "one proxy process" "$(proxies)" 1
 check_eq "backend says nbds://" "$(cat /sys/block/nbd0/backend)" "nbds://localhost:10809/"
 check_eq "size 256 MiB" "$(blockdev --getsize64 /dev/nbd0)" $((256 * MiB))
-want=$(patgen 64M | sha)
-t0=$(uptime_s)
-check "write 64 MiB over TLS" sh -c 'patgen 64M | dd of=/dev/nbd0 bs=1M iflag=fullblock oflag=direct 2>/dev/null'
-t1=$(uptime_s)
-drop_caches
-check_eq "64 MiB read back byte-exact over TLS" "$(devsha /dev/nbd0 64)" "$want"
-t2=$(uptime_s)
-diag "TLS proxy: 64 MiB write $(awk -v a=$t0 -v b=$t1 'BEGIN{printf "%.2f", b-a}')s, read $(awk -v a=$t1 -v b=$t2 'BEGIN{printf "%.2f", b-a}')s"
+roundtrip "TLS proxy" /dev/nbd0 0 64
 mkdir -p /mnt/nbd
 check "mkfs.ext4 over TLS" mkfs.ext4 -q -F /dev/nbd0
 check "mount" mount -t ext4 /dev/nbd0 /mnt/nbd
@@ -52,30 +44,24 @@ drop_caches
 check_eq "file byte-exact" "$(sha </mnt/nbd/f)" "$fwant"
 check "umount" umount /mnt/nbd
 check "-d /dev/nbd0" nbdc -d /dev/nbd0
-check "the proxy exits after -d" wait_for 10 sh -c 'test "$(grep -l "^nbd-proxy$" /proc/[0-9]*/comm 2>/dev/null | wc -l)" = 0'
+check "the proxy exits after -d" wait_for 10 no_proxies
 check_rc 1 "-c after -d: exit 1" nbdc -c /dev/nbd0
 
 # --- PSK, via an nbds:// URI ------------------------------------------------------
 out=$(nbdc "nbds://alice@localhost:10810/?tls-psk-file=/pki/keys.psk" /dev/nbd1 2>&1); rc=$?
 check_eq "PSK attach via nbds:// URI: exit 0" "$rc" 0
-pwant=$(patgen -s 11 16M | sha)
-check "PSK: write 16 MiB" sh -c 'patgen -s 11 16M | dd of=/dev/nbd1 bs=1M seek=8 iflag=fullblock oflag=direct 2>/dev/null'
-drop_caches
-check_eq "PSK: read back byte-exact" "$(devsha /dev/nbd1 16 8)" "$pwant"
+roundtrip "PSK" /dev/nbd1 11 16 8
 check "PSK: -d" nbdc -d /dev/nbd1
-check "PSK: proxy exits" wait_for 10 sh -c 'test "$(grep -l "^nbd-proxy$" /proc/[0-9]*/comm 2>/dev/null | wc -l)" = 0'
+check "PSK: proxy exits" wait_for 10 no_proxies
 
 # --- -C 2 over TLS: two connections, two proxies --------------------------------------
 out=$(nbdc -C 2 $CA localhost 10809 /dev/nbd2 2>&1); rc=$?
 check_eq "-C 2 TLS attach: exit 0" "$rc" 0
 check_eq "-C 2: two proxies" "$(proxies)" 2
 check_eq "-C 2: data written over one connection reads back (ext4 image)" "$(devsha /dev/nbd2 64)" "$(nbdc $CA localhost 10809 /dev/nbd3 >/dev/null && devsha /dev/nbd3 64; nbdc -d /dev/nbd3)"
-cwant=$(patgen -s 13 32M | sha)
-check "-C 2: write 32 MiB" sh -c 'patgen -s 13 32M | dd of=/dev/nbd2 bs=1M iflag=fullblock oflag=direct 2>/dev/null'
-drop_caches
-check_eq "-C 2: read back byte-exact" "$(devsha /dev/nbd2 32)" "$cwant"
+roundtrip "-C 2" /dev/nbd2 13 32
 check "-C 2: -d" nbdc -d /dev/nbd2
-check "-C 2: both proxies exit" wait_for 10 sh -c 'test "$(grep -l "^nbd-proxy$" /proc/[0-9]*/comm 2>/dev/null | wc -l)" = 0'
+check "-C 2: both proxies exit" wait_for 10 no_proxies
 
 # --- -nofork -systemd-mark: stays in the foreground until -d ------------------------
 nbdc -nofork -systemd-mark $CA localhost 10809 /dev/nbd5 >/tmp/nofork.out 2>/tmp/nofork.err &

@@ -11,9 +11,8 @@ vm_setup
 (. "$(dirname "$0")/../lib.sh" && make_pki "$VM_WORK/pki") || { echo "Bail out! cannot make certificates"; exit 1; }
 vm_add "$VM_WORK/pki/alice.psk" /pki/alice.psk
 vm_scenario <<'EOF'
-sha() { sha256sum | cut -d' ' -f1; }
-devsha() { dd if="$1" bs=1M skip="${3:-0}" count="$2" iflag=direct 2>/dev/null | sha; }
-monitors() { grep -l '^nbdc$' /proc/[0-9]*/comm 2>/dev/null | wc -l; }
+monitors() { count_comm nbdc; }
+no_monitor() { test "$(count_comm nbdc)" = 0; }
 
 # start_server NAME PORT ARGS...: (re)start nbdkit on a file, pid in /run/NAME.pid
 start_server() {
@@ -48,7 +47,7 @@ persist_round() {
 	check_eq "$n: device reads back byte-exact" "$(devsha $dev 48)" "$want"
 	check_eq "$n: server's file byte-exact" "$(dd if=/tmp/$n.img bs=1M count=48 2>/dev/null | sha)" "$want"
 	check "$n: -d" nbdc -d $dev
-	check "$n: the monitor exits after -d" wait_for 15 sh -c 'test "$(grep -l "^nbdc$" /proc/[0-9]*/comm 2>/dev/null | wc -l)" = 0'
+	check "$n: the monitor exits after -d" wait_for 15 no_monitor
 	kill "$(cat /run/$n.pid)"
 }
 

@@ -123,3 +123,29 @@ drop_caches() {
 	sync
 	echo 3 >/proc/sys/vm/drop_caches
 }
+
+# --- data checks shared by the scenarios -----------------------------------
+sha() { sha256sum | cut -d' ' -f1; }
+
+# devsha DEV MIB [SKIP_MIB]: sha256 of MIB MiB of DEV read with O_DIRECT
+devsha() {
+	dd if="$1" bs=1M skip="${3:-0}" count="$2" iflag=direct 2>/dev/null | sha
+}
+
+# count_comm NAME: how many processes are called NAME
+count_comm() { grep -l "^$1\$" /proc/[0-9]*/comm 2>/dev/null | wc -l; }
+
+# roundtrip NAME DEV SEED MIB [SEEK_MIB]: write MIB MiB of pattern SEED at
+# SEEK_MIB with O_DIRECT, drop the caches, read it back byte-exact (two
+# checks) and report the times.
+roundtrip() {
+	_rn=$1 _rd=$2 _rs=$3 _rm=$4 _ro=${5:-0}
+	_rwant=$(patgen -s "$_rs" "${_rm}M" | sha)
+	_rt0=$(uptime_s)
+	check "$_rn: write $_rm MiB" sh -c "patgen -s $_rs ${_rm}M | dd of=$_rd bs=1M seek=$_ro iflag=fullblock oflag=direct 2>/dev/null"
+	_rt1=$(uptime_s)
+	drop_caches
+	check_eq "$_rn: $_rm MiB read back byte-exact" "$(devsha "$_rd" "$_rm" "$_ro")" "$_rwant"
+	_rt2=$(uptime_s)
+	diag "$_rn: $_rm MiB write $(awk -v a="$_rt0" -v b="$_rt1" 'BEGIN{printf "%.2f", b-a}')s, read $(awk -v a="$_rt1" -v b="$_rt2" 'BEGIN{printf "%.2f", b-a}')s"
+}
