@@ -50,6 +50,8 @@ static int validate(const struct nbd_config *cfg, struct nbd_err *e)
 		return err_set(e, "-connections needs the netlink interface; drop -nonetlink");
 	if (cfg->nonetlink && !cfg->device)
 		return err_set(e, "the ioctl interface (-nonetlink) needs a device, e.g. /dev/nbd0");
+	if (cfg->nonetlink && cfg->persist)
+		return err_set(e, "-persist needs the netlink interface (NBD_CMD_RECONFIGURE); drop -nonetlink");
 	if (cfg->nonetlink && cfg->identifier)
 		return err_set(e, "-identifier needs the netlink interface; drop -nonetlink");
 	return 0;
@@ -203,7 +205,8 @@ static int open_kernel(struct attach *a, struct nbd_err *e)
 	r = nbd_nl_open(&a->nl, e);
 	if (r != NBD_NL_NOFAMILY)
 		return r;
-	if (!a->cfg->device || a->n > 1 || a->cfg->identifier)
+	if (!a->cfg->device || a->n > 1 || a->cfg->identifier ||
+	    a->cfg->persist)
 		return -1;
 	fprintf(stderr, "nbd-client: warning: %s; using the ioctl interface\n",
 		e->msg);

@@ -32,6 +32,7 @@ bad "-preinit skips negotiation, so it cannot be combined with TLS" -P -x h 1080
 bad "-preinit needs the size: pass -size BYTES" -preinit h 10809 /dev/nbd0
 bad "the ioctl interface (-nonetlink) needs a device, e.g. /dev/nbd0" -L h 10809
 bad "-connections needs the netlink interface; drop -nonetlink" -nonetlink -C 2 h 10809 /dev/nbd0
+bad "-persist needs the netlink interface (NBD_CMD_RECONFIGURE); drop -nonetlink" -persist -nonetlink h 10809 /dev/nbd0
 bad "unexpected argument '2'" -l h 1 2
 bad "unexpected argument 'extra'" -c nbd0 extra
 bad "cannot read $T_TMP/none: No such file or directory" --nbdtab "$T_TMP/none" nbd0
