@@ -186,7 +186,11 @@ static void fill_attach(const struct attach *a, struct nbd_attach *k)
 	k->size = a->p.size;
 	k->block_size = a->p.block_size;
 	k->server_flags = a->p.flags;
-	k->timeout = cfg->timeout;
+	/* with -persist, requests in flight on a dead connection are sent
+	 * again when they time out: there must be a timeout */
+	k->timeout = cfg->timeout ? cfg->timeout
+		     : cfg->persist ? NBD_PERSIST_REQ_TIMEOUT
+				    : 0;
 	k->dead_timeout = cfg->dead_timeout ? cfg->dead_timeout
 			  : cfg->persist    ? NBD_PERSIST_DEAD_TIMEOUT
 					    : 0;

@@ -16,6 +16,9 @@
 /* Default dead-connection timeout with -persist: how long I/O waits for a
  * reconnect before the kernel fails it. */
 #define NBD_PERSIST_DEAD_TIMEOUT 120
+/* Default request timeout with -persist: after it, the kernel re-sends a
+ * request that was in flight on a connection that died. */
+#define NBD_PERSIST_REQ_TIMEOUT 30
 
 /* What the kernel is told, derived from the negotiation and the options. */
 struct attach_params {
