@@ -26,7 +26,7 @@ persist_round() {
 	cargs=""; while [ "$1" != -- ]; do cargs="$cargs $1"; shift; done; shift
 	truncate -s 64M /tmp/$n.img
 	check "$n: server starts" start_server $n $p "$@" file /tmp/$n.img
-	out=$(nbdc -persist -systemd-mark -t 5 $cargs 127.0.0.1 $p $dev 2>&1); rc=$?
+	out=$(nbdc -persist -systemd-mark $cargs 127.0.0.1 $p $dev 2>&1); rc=$?
 	check_eq "$n: -persist attach: exit 0" "$rc" 0
 	check_eq "$n: one resident monitor" "$(monitors)" 1
 	mpid=$(grep -l '^nbdc$' /proc/[0-9]*/comm 2>/dev/null | head -n 1 | cut -d/ -f3)
@@ -51,8 +51,10 @@ persist_round() {
 	kill "$(cat /run/$n.pid)"
 }
 
+# no -t: -persist sets a 30 s request timeout, after which the kernel
+# re-sends what was in flight on the dead connection
 persist_round plain 10809 /dev/nbd0 31 -- 
-persist_round tls 10810 /dev/nbd1 32 --psk-file /pki/alice.psk -- --tls=require --tls-psk=/pki/alice.psk
+persist_round tls 10810 /dev/nbd1 32 -t 5 --psk-file /pki/alice.psk -- --tls=require --tls-psk=/pki/alice.psk
 done_testing
 EOF
 vm_run "${VM_TIMEOUT:-420}"
