@@ -74,17 +74,7 @@ got=$(dd if=/dev/nbd0 bs=1M count=64 iflag=direct 2>/dev/null | sha256sum | cut 
 check_eq "pattern survived reconnect (it is on the server)" "$got" "$want"
 
 # --- ext4 --------------------------------------------------------------------
-mkdir -p /mnt/nbd
-check "mkfs.ext4 -q /dev/nbd0" mkfs.ext4 -q -F /dev/nbd0
-check "mount ext4" mount -t ext4 /dev/nbd0 /mnt/nbd
-fwant=$(patgen -s 7 16M | sha256sum | cut -d' ' -f1)
-check "write 16 MiB file" sh -c 'patgen -s 7 16M >/mnt/nbd/file && sync'
-check "umount" umount /mnt/nbd
-drop_caches
-check "mount again" mount -t ext4 /dev/nbd0 /mnt/nbd
-check_eq "file content byte-exact" "$(sha256sum /mnt/nbd/file | cut -d' ' -f1)" "$fwant"
-check "umount again" umount /mnt/nbd
-check "e2fsck -fn clean" e2fsck -fn /dev/nbd0
+ext4_roundtrip "ext4 (reference)" /dev/nbd0 7 16
 
 check "ref -d /dev/nbd0 (final)" $REF -d /dev/nbd0
 wait_for 10 sh -c "! $REF -c /dev/nbd0"

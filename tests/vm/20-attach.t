@@ -38,17 +38,7 @@ check_eq "--list-devices --json shows nbd0 connected" \
 	'{"device": "/dev/nbd0", "index": 0, "connected": true, "backend": "nbd://127.0.0.1:10809/"}'
 
 # --- ext4 ----------------------------------------------------------------------
-mkdir -p /mnt/nbd
-check "mkfs.ext4" mkfs.ext4 -q -F /dev/nbd0
-check "mount" mount -t ext4 /dev/nbd0 /mnt/nbd
-fwant=$(patgen -s 7 16M | sha)
-check "write 16 MiB file" sh -c 'patgen -s 7 16M >/mnt/nbd/file && sync'
-check "umount" umount /mnt/nbd
-drop_caches
-check "mount again" mount -t ext4 /dev/nbd0 /mnt/nbd
-check_eq "file byte-exact after remount" "$(sha </mnt/nbd/file)" "$fwant"
-check "umount again" umount /mnt/nbd
-check "e2fsck -fn clean" e2fsck -fn /dev/nbd0
+ext4_roundtrip "ext4" /dev/nbd0 7 16
 check "-d /dev/nbd0" nbdc -d /dev/nbd0
 wait_for 10 sh -c '! nbdc -c /dev/nbd0 >/dev/null'
 check_rc 1 "-c /dev/nbd0 after -d: exit 1" nbdc -c /dev/nbd0

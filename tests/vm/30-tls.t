@@ -32,17 +32,7 @@ check_eq "one proxy process" "$(proxies)" 1
 check_eq "backend says nbds://" "$(cat /sys/block/nbd0/backend)" "nbds://localhost:10809/"
 check_eq "size 256 MiB" "$(blockdev --getsize64 /dev/nbd0)" $((256 * MiB))
 roundtrip "TLS proxy" /dev/nbd0 0 64
-mkdir -p /mnt/nbd
-check "mkfs.ext4 over TLS" mkfs.ext4 -q -F /dev/nbd0
-check "mount" mount -t ext4 /dev/nbd0 /mnt/nbd
-fwant=$(patgen -s 5 8M | sha)
-check "write a file" sh -c 'patgen -s 5 8M >/mnt/nbd/f && sync'
-check "umount" umount /mnt/nbd
-check "e2fsck -fn clean" e2fsck -fn /dev/nbd0
-check "mount again" mount -t ext4 -o ro /dev/nbd0 /mnt/nbd
-drop_caches
-check_eq "file byte-exact" "$(sha </mnt/nbd/f)" "$fwant"
-check "umount" umount /mnt/nbd
+ext4_roundtrip "ext4 over TLS" /dev/nbd0 5 8
 check "-d /dev/nbd0" nbdc -d /dev/nbd0
 check "the proxy exits after -d" wait_for 10 no_proxies
 check_rc 1 "-c after -d: exit 1" nbdc -c /dev/nbd0

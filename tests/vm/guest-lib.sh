@@ -149,3 +149,20 @@ roundtrip() {
 	_rt2=$(uptime_s)
 	diag "$_rn: $_rm MiB write $(awk -v a="$_rt0" -v b="$_rt1" 'BEGIN{printf "%.2f", b-a}')s, read $(awk -v a="$_rt1" -v b="$_rt2" 'BEGIN{printf "%.2f", b-a}')s"
 }
+
+# ext4_roundtrip NAME DEV SEED MIB: mkfs.ext4, mount, write a MIB MiB file,
+# umount, mount again, compare it byte-exact, umount, e2fsck -fn clean.
+ext4_roundtrip() {
+	_en=$1 _ed=$2 _es=$3 _em=$4
+	mkdir -p /mnt/nbd
+	check "$_en: mkfs.ext4" mkfs.ext4 -q -F "$_ed"
+	check "$_en: mount" mount -t ext4 "$_ed" /mnt/nbd
+	_ewant=$(patgen -s "$_es" "${_em}M" | sha)
+	check "$_en: write a $_em MiB file" sh -c "patgen -s $_es ${_em}M >/mnt/nbd/file && sync"
+	check "$_en: umount" umount /mnt/nbd
+	drop_caches
+	check "$_en: mount again" mount -t ext4 "$_ed" /mnt/nbd
+	check_eq "$_en: file byte-exact after remount" "$(sha </mnt/nbd/file)" "$_ewant"
+	check "$_en: umount again" umount /mnt/nbd
+	check "$_en: e2fsck -fn clean" e2fsck -fn "$_ed"
+}
