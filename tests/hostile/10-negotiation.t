@@ -56,10 +56,10 @@ expect_fail 1 "waiting for the reply to NBD_OPT_GO: the server $A:$HOSTILE_PORT 
 # --- silence: the timeout bounds every read --------------------------------
 hostile silent --check -t 2
 expect_fail 1 "waiting for the reply to NBD_OPT_GO: timed out after 2 s waiting for the server $A:$HOSTILE_PORT (raise it with -timeout)" "silent after the greeting"
-like "$ELAPSED" '^[23]$' "silent after the greeting: gave up after about 2 s"
+like "$ELAPSED" '^[2-9]$' "silent after the greeting: gave up long before the server's 30 s"
 hostile silent-before-greeting --check -t 2
 expect_fail 1 "waiting for the server's greeting: timed out after 2 s waiting for the server $A:$HOSTILE_PORT (raise it with -timeout)" "silent before the greeting"
-like "$ELAPSED" '^[23]$' "silent before the greeting: gave up after about 2 s"
+like "$ELAPSED" '^[2-9]$' "silent before the greeting: gave up long before the server's 30 s"
 
 # --- every error reply, with the server's words ------------------------------
 hostile unknown-error --check -t 3

@@ -19,7 +19,7 @@ ns_start() {
 		shift
 		printf '%s\n' "$@"
 		printf '[disk]\nexportname = %s\n' "$T_TMP/disk.img"
-		printf '[other]\nexportname = %s\nreadonly = true\n' "$T_TMP/other.img"
+		printf '[other]\nexportname = %s\nreadonly = true\n%s\n' "$T_TMP/other.img" "${OTHER_EXTRA:-}"
 	} >"$cfg"
 	nbd-server -C "$cfg" -p "$T_TMP/ns-$port.pid" >>"$T_TMP/servers.log" 2>&1
 	wait_port "$port" || return 1
@@ -66,5 +66,23 @@ expect_ok "nbds:// URI with a certificate directory"
 nbdc --check localhost "$P" -N disk -A "$CA"
 is "$RC" 1 "nbd-server requires a client certificate: exit 1"
 like "$ERR" "^nbd-client: .*the server localhost:$P (closed the TLS connection \\(did it reject our credentials\\?\\)|ended the TLS connection with alert)" "no client certificate: the refusal is reported"
+
+# SELECTIVETLS: TLS offered, required only for export "other"
+P=$(free_port)
+OTHER_EXTRA="force_tls = true" ns_start "$P" "certfile = $PKI/ca/server-cert.pem" \
+	"keyfile = $PKI/ca/server-key.pem" "cacertfile = $CA"
+nbdc --check 127.0.0.1 "$P" -N disk
+expect_ok "selective TLS: a plaintext export without TLS"
+like "$OUT" $'\ntls: none$' "selective TLS: plaintext export is not encrypted"
+nbdc --check 127.0.0.1 "$P" -N other
+expect_fail 1 "the server requires TLS (it answered NBD_OPT_GO with NBD_REP_ERR_TLS_REQD): pass -cacertfile FILE (or -enable-tls to use the system CAs, or --psk-file FILE) or use an nbds:// URI (server said: \"TLS is required for that export\")" "selective TLS: TLS-only export without TLS"
+nbdc --check localhost "$P" -N other -A "$CA" "${CLIENT[@]}"
+expect_ok "selective TLS: TLS-only export with TLS"
+like "$OUT" $'^export: other\nsize: 1048576\n.*\ntls: TLS1' "selective TLS: TLS-only export over TLS"
+nbdc -l 127.0.0.1 "$P"
+expect_ok "selective TLS: -list without TLS"
+is "$OUT" "disk" "selective TLS: -list without TLS omits the TLS-only export"
+nbdc -l localhost "$P" -A "$CA" "${CLIENT[@]}"
+is "$(sort <<<"$OUT")" $'disk\nother' "selective TLS: -list over TLS shows both"
 
 done_testing

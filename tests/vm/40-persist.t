@@ -21,11 +21,13 @@ start_server() {
 }
 
 # persist_round NAME PORT DEV SEED CLIENT-ARGS -- SERVER-ARGS
+# (the server delays each write by 10 ms, so the 48 MiB write is surely
+# still running when the server is killed 1 s in)
 persist_round() {
 	n=$1; p=$2; dev=$3; seed=$4; shift 4
 	cargs=""; while [ "$1" != -- ]; do cargs="$cargs $1"; shift; done; shift
 	truncate -s 64M /tmp/$n.img
-	check "$n: server starts" start_server $n $p "$@" file /tmp/$n.img
+	check "$n: server starts" start_server $n $p "$@" --filter=delay file /tmp/$n.img wdelay=10ms
 	out=$(nbdc -persist -systemd-mark $cargs 127.0.0.1 $p $dev 2>&1); rc=$?
 	check_eq "$n: -persist attach: exit 0" "$rc" 0
 	check_eq "$n: one resident monitor" "$(monitors)" 1
@@ -39,7 +41,7 @@ persist_round() {
 	kill -9 "$(cat /run/$n.pid)"
 	diag "$n: server killed at $(uptime_s)s"
 	sleep 3
-	check "$n: server restarted" start_server $n $p "$@" file /tmp/$n.img
+	check "$n: server restarted" start_server $n $p "$@" --filter=delay file /tmp/$n.img wdelay=10ms
 	check "$n: the write finishes" wait_for 150 test -e /tmp/dd.rc
 	check_eq "$n: the write saw no error" "$(cat /tmp/dd.rc 2>/dev/null)" 0
 	[ "$(cat /tmp/dd.rc 2>/dev/null)" = 0 ] || diag "dd: $(cat /tmp/dd.err)"
