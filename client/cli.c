@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "kernel.h"
 #include "uri.h"
 
 enum {
@@ -158,31 +159,29 @@ static int parse_uint_opt(const char *arg, const char *what,
 	return 0;
 }
 
-/* "nbd0", "/dev/nbd12" */
+/* "nbd0", "/dev/nbd12": the rule of nbd_dev_index */
 static bool is_nbd_device(const char *s)
 {
-	if (!strncmp(s, "/dev/", 5))
-		s += 5;
-	if (strncmp(s, "nbd", 3) || !s[3])
-		return false;
-	for (s += 3; *s; s++)
-		if (!isdigit((unsigned char)*s))
-			return false;
-	return true;
+	struct nbd_err ignored;
+
+	return nbd_dev_index(s, &ignored) >= 0;
 }
 
 static int set_device(struct nbd_config *c, const char *dev,
 		      struct nbd_err *e)
 {
-	if (!is_nbd_device(dev))
+	struct nbd_err ignored;
+	int index = nbd_dev_index(dev, &ignored);
+
+	if (index < 0)
 		return err_set(e, "'%s' is not an nbd device (expected /dev/nbdN)",
 			       dev);
 	free(c->device);
-	if (strncmp(dev, "/dev/", 5))
-		return asprintf(&c->device, "/dev/%s", dev) < 0
-			       ? (c->device = NULL, err_set(e, "out of memory"))
-			       : 0;
-	return set_str(&c->device, dev, e);
+	if (asprintf(&c->device, "/dev/nbd%d", index) < 0) {
+		c->device = NULL;
+		return err_set(e, "out of memory");
+	}
+	return 0;
 }
 
 static int apply_opt(int opt, const char *arg, struct nbd_config *c,

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "kernel.h"
 #include "nbdtab.h"
 
 /* NBD strings (export names) are at most 4096 bytes (proto.md). */
@@ -99,25 +100,13 @@ static bool is_space(char ch)
 	return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\v' || ch == '\f';
 }
 
-/* "nbdN" or "/dev/nbdN", N without leading zeros. */
+/* "nbdN" or "/dev/nbdN": the same rule as everywhere (nbd_dev_index). */
 static bool parse_dev(const char *s, int *idx)
 {
-	int v = 0;
+	struct nbd_err ignored;
 
-	if (!strncmp(s, "/dev/", 5))
-		s += 5;
-	if (strncmp(s, "nbd", 3))
-		return false;
-	s += 3;
-	if (!*s || (s[0] == '0' && s[1]))
-		return false;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9' || v > (INT_MAX - (*s - '0')) / 10)
-			return false;
-		v = v * 10 + (*s - '0');
-	}
-	*idx = v;
-	return true;
+	*idx = nbd_dev_index(s, &ignored);
+	return *idx >= 0;
 }
 
 /* Decimal s[0..n) into *out, 0..max; no sign, no spaces. */
