@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "attach.h"
@@ -22,9 +21,6 @@
 
 #define MAX_CONNS 64
 
-#ifndef PR_SET_IO_FLUSHER
-#define PR_SET_IO_FLUSHER 57
-#endif
 
 struct attach {
 	const struct nbd_config *cfg;
@@ -311,7 +307,7 @@ static int go_resident(struct attach *a, struct nbd_err *e)
 	if (a->cfg->swap && mlockall(MCL_CURRENT | MCL_FUTURE) < 0)
 		nbd_log(&m.log, LOG_WARNING, "mlockall: %s", strerror(errno));
 	/* reconnecting must not wait on the writeback it is needed for */
-	if (a->cfg->persist && prctl(PR_SET_IO_FLUSHER, 1, 0, 0, 0) < 0)
+	if (a->cfg->persist && nbd_mark_io_flusher() < 0)
 		nbd_log(&m.log, LOG_INFO, "PR_SET_IO_FLUSHER: %s", strerror(errno));
 	exit(monitor_run(&m));
 }

@@ -1,10 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include <stdarg.h>
 #include <stdio.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "err.h"
 #include "log.h"
+
+#ifndef PR_SET_IO_FLUSHER
+#define PR_SET_IO_FLUSHER 57
+#endif
 
 void nbd_log(const struct nbd_log *l, int prio, const char *fmt, ...)
 {
@@ -27,4 +32,9 @@ void nbd_log(const struct nbd_log *l, int prio, const char *fmt, ...)
 		n = (int)sizeof(line) - 1;
 	if (write(STDERR_FILENO, line, (size_t)n) < 0)
 		return;
+}
+
+int nbd_mark_io_flusher(void)
+{
+	return prctl(PR_SET_IO_FLUSHER, 1, 0, 0, 0);
 }

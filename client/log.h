@@ -19,4 +19,11 @@ struct nbd_log {
 void nbd_log(const struct nbd_log *l, int prio, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/*
+ * Mark the calling process as one the kernel's writeback waits on
+ * (PR_SET_IO_FLUSHER): its allocations then never recurse into that
+ * writeback.  -1 with errno set on failure (needs CAP_SYS_RESOURCE).
+ */
+int nbd_mark_io_flusher(void);
+
 #endif

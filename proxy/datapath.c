@@ -24,9 +24,6 @@
 #include <sys/wait.h>
 #include <syslog.h>
 
-#ifndef PR_SET_IO_FLUSHER
-#define PR_SET_IO_FLUSHER 57
-#endif
 #include <unistd.h>
 
 #include "datapath.h"
@@ -155,7 +152,7 @@ static int proxy_harden(const struct datapath_opts *o,
 	 * flusher so its own allocations never recurse into that writeback
 	 * (GFP_NOIO), which is what deadlocks swap or a full page cache.
 	 */
-	if (prctl(PR_SET_IO_FLUSHER, 1, 0, 0, 0) < 0)
+	if (nbd_mark_io_flusher() < 0)
 		nbd_log(l, o->swap ? LOG_WARNING : LOG_INFO,
 			"cannot mark the proxy as an I/O flusher (PR_SET_IO_FLUSHER): %s%s",
 			strerror(errno),
