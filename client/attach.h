@@ -2,7 +2,7 @@
 /*
  * Attaching a negotiated export to a kernel nbd device, and the device
  * commands (-d, -c, --list-devices).  The only part of client/ that talks
- * to the kernel (through netlink/).
+ * to the kernel (through kernel/).
  */
 #ifndef NBDC_ATTACH_H
 #define NBDC_ATTACH_H

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "kernel.h"
+#include "devname.h"
 #include "uri.h"
 
 enum {

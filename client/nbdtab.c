@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "kernel.h"
+#include "devname.h"
 #include "nbdtab.h"
 
 /* NBD strings (export names) are at most 4096 bytes (proto.md). */

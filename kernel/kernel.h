@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "devname.h"
 #include "err.h"
 
 /* nbd_nl_open(): the "nbd" generic netlink family does not exist (module
@@ -24,8 +25,6 @@
  * e is set; the caller may fall back to the ioctl interface. */
 #define NBD_NL_NOFAMILY (-2)
 
-/* Largest index the kernel can ever accept (MINORMASK with max_part=0). */
-#define NBD_MAX_INDEX ((1 << 20) - 1)
 
 /* Kernel default when no block size is given (NBD_DEF_BLKSIZE). */
 #define NBD_DEFAULT_BLKSIZE 1024
@@ -50,10 +49,7 @@ struct nbd_dev_status {
 	bool connected;
 };
 
-/* ---- device names and sysfs (devname.c) ---- */
-
-/* "/dev/nbd3" or "nbd3" -> 3.  -1 with e set for anything else. */
-int nbd_dev_index(const char *dev, struct nbd_err *e);
+/* ---- sysfs (sysfs.c) ---- */
 
 /*
  * Read /sys/block/nbd<index>/<attr> into buf (NUL-terminated, trailing
