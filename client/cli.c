@@ -207,10 +207,10 @@ static int apply_opt(int opt, const char *arg, struct nbd_config *c,
 		return 0;
 	case 'C': return parse_uint_opt(arg, "number of connections", 1, 64,
 					&c->connections, e);
-	case 't': return parse_uint_opt(arg, "timeout", 1, 86400 * 365,
+	case 't': return parse_uint_opt(arg, "timeout", 1, NBD_MAX_TIMEOUT_S,
 					&c->timeout, e);
 	case 'T': return parse_uint_opt(arg, "dead-connection timeout", 1,
-					86400 * 365, &c->dead_timeout, e);
+					NBD_MAX_TIMEOUT_S, &c->dead_timeout, e);
 	case 'N': return set_str(&c->export_name, arg, e);
 	case 'i': return set_str(&c->identifier, arg, e);
 	case 'p': c->persist = true; return 0;
@@ -253,7 +253,7 @@ static int old_style_arg(const char *a, struct nbd_config *c,
 	if (!strncmp(a, "bs=", 3))
 		return cli_block_size(a + 3, &c->block_size, e) < 0 ? -1 : 1;
 	if (!strncmp(a, "timeout=", 8))
-		return parse_uint_opt(a + 8, "timeout", 1, 86400 * 365,
+		return parse_uint_opt(a + 8, "timeout", 1, NBD_MAX_TIMEOUT_S,
 				      &c->timeout, e) < 0 ? -1 : 1;
 	return 0;
 }

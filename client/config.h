@@ -10,6 +10,9 @@
 #include <stdint.h>
 
 #define NBD_DEFAULT_PORT "10809"
+/* -timeout / -dead-timeout upper bound: its milliseconds fit an int (poll),
+ * and its jiffies the kernel's request timeout (about 24 days). */
+#define NBD_MAX_TIMEOUT_S 2147483
 
 struct tls_config {
 	bool enabled;		/* STARTTLS is sent; TLS is then required */

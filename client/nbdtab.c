@@ -17,7 +17,7 @@
 /* NBD strings (export names) are at most 4096 bytes (proto.md). */
 #define NBD_MAX_STRING 4096
 /* seconds * HZ (at most 1000) must fit the kernel's unsigned int jiffies */
-#define MAX_TIMEOUT (UINT_MAX / 1000)
+#define MAX_TIMEOUT NBD_MAX_TIMEOUT_S
 #define MAX_CONNS 64
 
 enum opt_id {

@@ -20,8 +20,8 @@ bad "invalid block size '1000': must be 512, 1024, 2048 or 4096" -b 1000 host
 bad "invalid block size '8192': must be 512, 1024, 2048 or 4096" -block-size 8192 host
 bad "invalid number of connections '0': expected a number from 1 to 64" -C 0 host
 bad "invalid number of connections '65': expected a number from 1 to 64" --connections 65 host
-bad "invalid timeout 'abc': expected a number from 1 to 31536000" -t abc host
-bad "invalid timeout '-1': expected a number from 1 to 31536000" -timeout -1 host
+bad "invalid timeout 'abc': expected a number from 1 to 2147483" -t abc host
+bad "invalid timeout '-1': expected a number from 1 to 2147483" -timeout -1 host
 bad "'/dev/sda' is not an nbd device (expected /dev/nbdN)" host 10809 /dev/sda
 bad "'/dev/sda' is not an nbd device (expected /dev/nbdN)" -d /dev/sda
 bad "option '-d' needs an argument" -d

@@ -248,9 +248,9 @@ static void test_options(void)
 	found("nbd0 h e bs=01024\n", "nbd0", &c, "bs=01024");
 	is_int(c.block_size, 1024, "bs=01024 is 1024");
 	config_free(&c);
-	found("nbd0 h e timeout=4294967,dead-timeout=4294967\n", "nbd0", &c, "max timeouts");
-	is_int(c.timeout, 4294967, "timeout=4294967");
-	is_int(c.dead_timeout, 4294967, "dead-timeout=4294967");
+	found("nbd0 h e timeout=2147483,dead-timeout=2147483\n", "nbd0", &c, "max timeouts");
+	is_int(c.timeout, 2147483, "timeout=2147483");
+	is_int(c.dead_timeout, 2147483, "dead-timeout=2147483");
 	config_free(&c);
 	found("nbd0 h e port=65535,conns=64\n", "nbd0", &c, "max port, conns");
 	is_str(c.port, "65535", "port=65535");
@@ -413,17 +413,17 @@ static void test_errors(void)
 	    "/etc/nbdtab:1: invalid bs=18446744073709551616 (must be 512, 1024, 2048 or 4096)",
 	    "bs overflow");
 	bad("nbd0 h e timeout=0\n", "nbd0",
-	    "/etc/nbdtab:1: invalid timeout=0 (must be 1 to 4294967 seconds)", "timeout=0");
-	bad("nbd0 h e timeout=4294968\n", "nbd0",
-	    "/etc/nbdtab:1: invalid timeout=4294968 (must be 1 to 4294967 seconds)",
+	    "/etc/nbdtab:1: invalid timeout=0 (must be 1 to 2147483 seconds)", "timeout=0");
+	bad("nbd0 h e timeout=2147484\n", "nbd0",
+	    "/etc/nbdtab:1: invalid timeout=2147484 (must be 1 to 2147483 seconds)",
 	    "timeout too big");
 	bad("nbd0 h e timeout=10s\n", "nbd0",
-	    "/etc/nbdtab:1: invalid timeout=10s (must be 1 to 4294967 seconds)", "timeout=10s");
+	    "/etc/nbdtab:1: invalid timeout=10s (must be 1 to 2147483 seconds)", "timeout=10s");
 	bad("nbd0 h e dead-timeout=0\n", "nbd0",
-	    "/etc/nbdtab:1: invalid dead-timeout=0 (must be 1 to 4294967 seconds)",
+	    "/etc/nbdtab:1: invalid dead-timeout=0 (must be 1 to 2147483 seconds)",
 	    "dead-timeout=0");
 	bad("nbd0 h e dead-timeout=x\n", "nbd0",
-	    "/etc/nbdtab:1: invalid dead-timeout=x (must be 1 to 4294967 seconds)",
+	    "/etc/nbdtab:1: invalid dead-timeout=x (must be 1 to 2147483 seconds)",
 	    "dead-timeout=x");
 	bad("nbd0 h e port=0\n", "nbd0", "/etc/nbdtab:1: invalid port=0 (must be 1 to 65535)",
 	    "port=0");
