@@ -3,7 +3,7 @@
 """A deliberately misbehaving NBD server for testing client negotiation.
 
 Usage: hostile_server.py --mode MODE --log FILE [--port-file FILE]
-                         [--timeout SECS]
+                         [--timeout SECS] [--drip-interval SECS]
        hostile_server.py --list-modes
 
 Listens on 127.0.0.1 on a random free port, prints the port on stdout and
@@ -19,14 +19,77 @@ Log lines (one per event, flushed at once):
                               DESCRIPTION, BLOCK_SIZE, else 0x%x; '-' if none)
   GOBAD len=<n>               GO/INFO whose data does not parse
   EXPORTNAME <name>           EXPORT_NAME: requested export name (escaped)
-  TLSHELLO                    unparseable bytes that start 0x16 0x03
+  TLSHELLO                    bytes that start 0x16 0x03 (a TLS record, e.g.
+                              the ClientHello after STARTTLS)
   BYTES <n>                   n raw bytes that are not a parseable option
                               (or request), e.g. a TLS ClientHello
   CMD <name> off=<o> len=<n>  transmission phase request (unknown: CMD 0x%x)
+  DRIP <n>                    a drip-* mode stopped after sending n bytes of
+                              the dripped message (logged before the EOF or
+                              TIMEOUT that stopped it, if any)
   EOF                         the client closed the connection
   TIMEOUT                     the connection deadline expired
   NOCLIENT                    no client connected before the deadline
   ERROR <exception class>     any other socket error (connection dropped)
+
+Modes (--list-modes prints the names):
+  normal                  a correct server: fixed newstyle, NO_ZEROES; LIST
+                          names "disk" and "other"; INFO/GO answer
+                          NBD_INFO_EXPORT (1 MiB, HAS_FLAGS|SEND_FLUSH) and
+                          ACK; EXPORT_NAME works; STARTTLS and unknown options
+                          get ERR_UNSUP; transmission: an all-zero disk that
+                          drops writes, NBD_CMD_DISC closes
+  starttls-unsup          STARTTLS -> ERR_UNSUP "TLS not supported here"
+  starttls-policy         STARTTLS -> ERR_POLICY "TLS forbidden by policy"
+  starttls-invalid        STARTTLS -> ERR_INVALID "STARTTLS is invalid here"
+  tls-reqd                every option but ABORT -> ERR_TLS_REQD (STARTTLS
+                          too); EXPORT_NAME: hang up
+  go-unsup                GO/INFO -> ERR_UNSUP; EXPORT_NAME works
+  huge-reply              the first option gets an NBD_REP_INFO header
+                          claiming 0xFFFFFFFF bytes, 32 bytes, then silence
+  wrong-option            replies name another option (GO -> LIST)
+  short-info              GO/INFO -> a 6-byte NBD_INFO_EXPORT, then ACK
+  server-namelen          LIST -> REP_SERVER whose name length runs past it
+  bad-magic               greeting magic NBDMAGIX
+  bad-optmagic            option reply magic off by one
+  silent                  greeting, then never answers an option
+  silent-before-greeting  never sends the greeting
+  no-fixed-newstyle       no FIXED_NEWSTYLE flag; anything but EXPORT_NAME
+                          makes it hang up
+  oldstyle                the oldstyle greeting (1 MiB export)
+  unknown-error           GO/INFO -> error 0x8000FFFF "mystery"
+  platform                GO/INFO -> ERR_PLATFORM "platform says no"
+  shutdown                GO/INFO -> ERR_SHUTDOWN "server shutting down"
+  block-size-reqd         GO/INFO -> ERR_BLOCK_SIZE_REQD
+  unknown                 GO/INFO -> ERR_UNKNOWN "export '<name>' not found"
+  info-then-close         GO/INFO -> NBD_INFO_EXPORT, then hang up
+  error-len-huge          GO/INFO -> ERR_POLICY header claiming 1 GiB, 10
+                          bytes, then hang up
+  blocksize               GO/INFO -> NBD_INFO_EXPORT, NBD_INFO_BLOCK_SIZE
+                          (512, 4096, 32 MiB), ACK
+  zero-size-reply-ack-go  GO/INFO -> a bare ACK (no NBD_INFO_EXPORT)
+  drip-greeting           the 18-byte greeting, one byte per second
+  drip-option             normal greeting; the first option, whatever it is,
+                          gets an NBD_REP_INFO header claiming 4000 bytes
+                          (an NBD_INFO_DESCRIPTION), then the 4000 bytes one
+                          per second
+  drip-tls                STARTTLS -> ACK; reads one TLS record (the
+                          ClientHello, logged TLSHELLO, BYTES <n>), then
+                          sends a TLS handshake record header claiming
+                          0x4000 bytes (16 03 03 40 00) and its body one
+                          byte per second
+  unsup-after-info        GO/INFO -> NBD_INFO_EXPORT (1 MiB, HAS_FLAGS|
+                          SEND_FLUSH), NBD_INFO_DESCRIPTION "stale
+                          description", then ERR_UNSUP; EXPORT_NAME answers
+                          2 MiB, HAS_FLAGS (and serves a 2 MiB disk)
+  c1-message              GO/INFO -> ERR_UNKNOWN whose message (C1_MESSAGE)
+                          holds a C1 CSI (U+009B in UTF-8: c2 9b), a raw 9b
+                          byte (invalid UTF-8), an ESC (1b) and valid UTF-8
+                          (U+00E9 e-acute: c3 a9, U+2014 em dash: e2 80 94)
+
+Every drip sends its first byte at once, then waits --drip-interval seconds
+(default 1; 0 sends at full speed, for the self-test) before each next byte,
+and stops at once, logging EOF, when the client hangs up meanwhile.
 Python 3 standard library only.
 """
 
@@ -82,6 +145,19 @@ TFLAG_HAS_FLAGS = 1 << 0
 TFLAG_SEND_FLUSH = 1 << 2
 EXPORT_SIZE = 1 << 20
 EXPORT_FLAGS = TFLAG_HAS_FLAGS | TFLAG_SEND_FLUSH
+INFO_DESCRIPTION = 2
+
+DRIP_INTERVAL = 1.0           # default seconds between two dripped bytes
+DRIP_OPTION_LEN = 4000        # drip-option: payload length claimed
+DRIP_TLS_LEN = 0x4000         # drip-tls: TLS record length claimed
+# unsup-after-info: what GO says before it takes it back, and what
+# EXPORT_NAME says instead.
+STALE_DESCRIPTION = b"stale description"
+FALLBACK_SIZE = 2 << 20
+FALLBACK_FLAGS = TFLAG_HAS_FLAGS
+# c1-message: the NBD_REP_ERR_UNKNOWN message.
+C1_MESSAGE = (b"bad\xc2\x9b31m raw\x9b esc\x1b[0m caf\xc3\xa9 \xe2\x80\x94 "
+              b"end")
 
 CMD_NAMES = {0: "READ", 1: "WRITE", 2: "DISC", 3: "FLUSH", 4: "TRIM",
              5: "CACHE", 6: "WRITE_ZEROES", 7: "BLOCK_STATUS"}
@@ -126,6 +202,9 @@ class Session:
         self.start = phase_newstyle
         self.handlers = dict(NORMAL_HANDLERS)
         self.default_handler = h_unsup
+        self.export_size = EXPORT_SIZE     # EXPORT_NAME and transmission
+        self.export_flags = EXPORT_FLAGS   # EXPORT_NAME
+        self.drip_interval = DRIP_INTERVAL
 
     # -- plumbing ---------------------------------------------------------
     def log(self, line):
@@ -174,6 +253,22 @@ class Session:
             raise Deadline()
         except (ConnectionResetError, BrokenPipeError):
             raise Eof()
+
+    def drip(self, data):
+        """Send data one byte per drip_interval seconds; stop early (Eof)
+        when the client hangs up, logging what it sent meanwhile.  Logs
+        DRIP <bytes sent> however it ends."""
+        sent = 0
+        try:
+            for i in range(len(data)):
+                if i and self.drip_interval > 0:
+                    got = self.recv_some(65536, wait=self.drip_interval)
+                    if got:
+                        self.log_garbage(got)
+                self.send(data[i:i + 1])
+                sent += 1
+        finally:
+            self.log("DRIP %d" % sent)
 
     def garbage(self, buf):
         """Log bytes that are not a parseable option or request."""
@@ -350,7 +445,7 @@ def phase_transmission(s):
                                         off, length))
         if cmd == CMD_DISC:
             return phase_hangup(s)
-        ok = length <= MAX_READ and off + length <= EXPORT_SIZE
+        ok = length <= MAX_READ and off + length <= s.export_size
         if cmd == CMD_WRITE:
             left = length
             while left:
@@ -407,7 +502,7 @@ def h_go(s, opt, data):
 
 
 def h_export_name(s, opt, data):
-    s.send(struct.pack(">QH", EXPORT_SIZE, EXPORT_FLAGS) +
+    s.send(struct.pack(">QH", s.export_size, s.export_flags) +
            (b"" if s.no_zeroes() else bytes(124)))
     return TRANSMISSION
 
@@ -570,6 +665,60 @@ def mode_zero_size_reply_ack_go(s):
     s.set_go(handler)
 
 
+def phase_drip_greeting(s):
+    s.drip(s.greeting_magic + IHAVEOPT + struct.pack(">H", s.handshake_flags))
+    phase_drain(s)
+
+
+def mode_drip_greeting(s):
+    s.start = phase_drip_greeting
+
+
+def mode_drip_option(s):
+    def handler(s, opt, data):
+        payload = struct.pack(">H", INFO_DESCRIPTION) + \
+            b"x" * (DRIP_OPTION_LEN - 2)
+        s.send(struct.pack(">QIII", s.reply_magic, opt, REP_INFO,
+                           DRIP_OPTION_LEN))
+        s.drip(payload)
+        return CLOSE
+    s.set_all(handler)
+
+
+def mode_drip_tls(s):
+    def handler(s, opt, data):
+        s.reply(opt, REP_ACK)
+        hdr = s.recv_exact(5)
+        if hdr[:2] != b"\x16\x03":
+            s.garbage(hdr)
+            return CLOSE
+        (n,) = struct.unpack(">H", hdr[3:])
+        s.recv_exact(n)
+        s.log_garbage(hdr + bytes(n))
+        # A ServerHello record that never ends: header now, body dripped.
+        s.send(b"\x16\x03\x03" + struct.pack(">H", DRIP_TLS_LEN))
+        s.drip(b"\x02" + bytes(DRIP_TLS_LEN - 1))
+        return CLOSE
+    s.handlers[OPT_STARTTLS] = handler
+
+
+def mode_unsup_after_info(s):
+    def handler(s, opt, data):
+        s.info_export(opt)
+        s.reply(opt, REP_INFO,
+                struct.pack(">H", INFO_DESCRIPTION) + STALE_DESCRIPTION)
+        s.error(opt, REP_ERR_UNSUP, "GO not supported after all")
+    s.set_go(handler)
+    s.export_size = FALLBACK_SIZE
+    s.export_flags = FALLBACK_FLAGS
+
+
+def mode_c1_message(s):
+    def handler(s, opt, data):
+        s.reply(opt, REP_ERR_UNKNOWN, C1_MESSAGE)
+    s.set_go(handler)
+
+
 MODES = {
     "normal": mode_normal,
     "starttls-unsup": mode_starttls_unsup,
@@ -596,6 +745,11 @@ MODES = {
     "error-len-huge": mode_error_len_huge,
     "blocksize": mode_blocksize,
     "zero-size-reply-ack-go": mode_zero_size_reply_ack_go,
+    "drip-greeting": mode_drip_greeting,
+    "drip-option": mode_drip_option,
+    "drip-tls": mode_drip_tls,
+    "unsup-after-info": mode_unsup_after_info,
+    "c1-message": mode_c1_message,
 }
 
 
@@ -612,6 +766,7 @@ def main():
     ap.add_argument("--log")
     ap.add_argument("--port-file")
     ap.add_argument("--timeout", type=float, default=30.0)
+    ap.add_argument("--drip-interval", type=float, default=DRIP_INTERVAL)
     ap.add_argument("--list-modes", action="store_true")
     args = ap.parse_args()
     if args.list_modes:
@@ -642,6 +797,7 @@ def main():
             lsock.close()
         with conn:
             s = Session(conn, logf, time.monotonic() + args.timeout)
+            s.drip_interval = args.drip_interval
             MODES[args.mode](s)
             s.run()
     return 0

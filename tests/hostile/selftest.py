@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """Self-test for hostile_server.py: drive every mode with a raw-socket client
 and check the bytes on the wire and the server's log.  Prints TAP.
-Run: prove --exec '' tests/hostile/selftest.py"""
+Run: prove --exec '' tests/hostile/selftest.py (the suite runs it through
+tests/hostile/00-selftest.t)"""
 
 import os
 import socket
@@ -23,9 +24,12 @@ REP_ACK, REP_SERVER, REP_INFO = 1, 2, 3
 ERR = 1 << 31
 (ERR_UNSUP, ERR_POLICY, ERR_INVALID, ERR_PLATFORM, ERR_TLS_REQD,
  ERR_UNKNOWN, ERR_SHUTDOWN, ERR_BLOCK_SIZE_REQD) = range(ERR + 1, ERR + 9)
-INFO_EXPORT, INFO_BLOCK_SIZE = 0, 3
+INFO_EXPORT, INFO_DESCRIPTION, INFO_BLOCK_SIZE = 0, 2, 3
 SIZE, TFLAGS = 1 << 20, 1 | 4
 CLIENTHELLO = b"\x16\x03\x01\x00\x2f\x01\x00\x00\x2b\x03\x03" + bytes(42)
+# One well-framed TLS record (header + 48-byte body), as drip-tls reads it.
+TLSRECORD = b"\x16\x03\x01\x00\x30\x01\x00\x00\x2c\x03\x03" + bytes(42)
+GREETING = b"NBDMAGICIHAVEOPT\x00\x03"
 
 
 class Fail(Exception):
@@ -43,13 +47,13 @@ def eq(got, want, what):
 
 
 class Server:
-    def __init__(self, mode, timeout=10):
+    def __init__(self, mode, timeout=10, args=()):
         self.dir = tempfile.mkdtemp(prefix="hostile-selftest.")
         self.log = os.path.join(self.dir, "log")
         pf = os.path.join(self.dir, "port")
         self.proc = subprocess.Popen(
             [sys.executable, SERVER, "--mode", mode, "--log", self.log,
-             "--port-file", pf, "--timeout", str(timeout)],
+             "--port-file", pf, "--timeout", str(timeout)] + list(args),
             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         end = time.monotonic() + 5
         while not os.path.exists(pf):
@@ -113,6 +117,17 @@ class Client:
             pass
         self.s.settimeout(5)
 
+    def expect_byte(self, want, what, t=3):
+        """One byte within t seconds (an upper bound: dripped bytes come
+        once a second)."""
+        self.s.settimeout(t)
+        try:
+            d = self.s.recv(1)
+        except socket.timeout:
+            raise Fail("%s: nothing within %ss" % (what, t))
+        self.s.settimeout(5)
+        eq(d, want, what)
+
     def greeting(self, flags=3):
         g = self.recv_exact(18)
         eq(g[:16], b"NBDMAGICIHAVEOPT", "greeting magic")
@@ -167,6 +182,15 @@ def abort(c):
 def has(log, *lines):
     for line in lines:
         check(line in log, "log lacks %r: %r" % (line, log))
+
+
+def drip_stopped(log, most):
+    """The log ends with DRIP <n>, EOF, where 1 <= n < most: the drip was
+    cut short by the client hanging up."""
+    check(len(log) >= 2 and log[-1] == "EOF" and log[-2].startswith("DRIP "),
+          "log does not end with DRIP <n>, EOF: %r" % log)
+    n = int(log[-2].split()[1])
+    check(1 <= n < most, "DRIP %d: want 1 to %d" % (n, most - 1))
 
 
 # -- one function per scenario: (c, srv) -> None, raising Fail ------------------
@@ -423,6 +447,128 @@ def t_zero_size_reply_ack_go(c, srv):
     srv.wait()
 
 
+def t_drip_greeting_slow(c, srv):
+    # The first byte at once, then nothing for a while, then the next.
+    c.expect_byte(b"N", "first greeting byte")
+    c.expect_quiet(0.3)
+    c.expect_byte(b"B", "second greeting byte")
+    c.close()
+    drip_stopped(srv.wait(), 18)
+
+
+def t_drip_greeting_fast(c, srv):
+    eq(c.recv_exact(18), GREETING, "the whole greeting, dripped")
+    c.s.sendall(struct.pack(">I", 3))
+    c.close()
+    eq(srv.wait(), ["DRIP 18", "BYTES 4", "EOF"], "log")
+
+
+DRIP_REPLY = struct.pack(">H", INFO_DESCRIPTION) + b"x" * 3998
+
+
+def t_drip_option_slow(c, srv):
+    c.greeting()
+    c.opt(OPT_LIST)  # whatever the first option is
+    t, n, _ = c.reply(OPT_LIST, payload=False)
+    eq((t, n), (REP_INFO, 4000), "INFO header claiming 4000 bytes")
+    c.expect_byte(b"\0", "first payload byte")
+    c.expect_quiet(0.3)
+    c.expect_byte(b"\2", "second payload byte")
+    c.close()
+    log = srv.wait()
+    eq(log[:2], ["CLIENTFLAGS 0x00000003", "OPT LIST len=0"], "log start")
+    drip_stopped(log, 4000)
+
+
+def t_drip_option_fast(c, srv):
+    c.greeting()
+    c.go()
+    t, n, d = c.reply(OPT_GO)
+    eq((t, n, d), (REP_INFO, 4000, DRIP_REPLY), "the whole dripped reply")
+    c.expect_eof()
+    c.close()
+    has(srv.wait(), "OPT GO len=10", "GONAME disk", "DRIP 4000", "EOF")
+
+
+def starttls_ack(c):
+    c.greeting()
+    c.opt(OPT_STARTTLS)
+    eq(c.reply(OPT_STARTTLS)[:2], (REP_ACK, 0), "STARTTLS acked")
+
+
+def t_drip_tls_slow(c, srv):
+    starttls_ack(c)
+    c.expect_quiet(0.3)  # nothing before the ClientHello
+    c.s.sendall(TLSRECORD)
+    eq(c.recv_exact(5), b"\x16\x03\x03\x40\x00", "record header, 0x4000")
+    c.expect_byte(b"\2", "first body byte: ServerHello")
+    c.expect_quiet(0.3)
+    c.expect_byte(b"\0", "second body byte")
+    c.close()
+    log = srv.wait()
+    eq(log[:4], ["CLIENTFLAGS 0x00000003", "OPT STARTTLS len=0", "TLSHELLO",
+                 "BYTES 53"], "log start")
+    drip_stopped(log, 0x4000)
+
+
+def t_drip_tls_fast(c, srv):
+    starttls_ack(c)
+    c.s.sendall(TLSRECORD)
+    eq(c.recv_exact(5 + 0x4000),
+       b"\x16\x03\x03\x40\x00\x02" + bytes(0x4000 - 1), "the whole record")
+    c.expect_eof()
+    c.close()
+    eq(srv.wait(), ["CLIENTFLAGS 0x00000003", "OPT STARTTLS len=0",
+                    "TLSHELLO", "BYTES 53", "DRIP 16384", "EOF"], "log")
+
+
+def t_drip_tls_not_tls(c, srv):
+    starttls_ack(c)
+    c.s.sendall(b"hello")
+    c.expect_eof()
+    c.close()
+    eq(srv.wait(), ["CLIENTFLAGS 0x00000003", "OPT STARTTLS len=0",
+                    "BYTES 5", "EOF"], "log")
+
+
+def unsup_after_info(flags, zeroes):
+    def t(c, srv):
+        c.greeting(flags=flags)
+        c.go()
+        expect_info_export(c, OPT_GO)
+        t, n, d = c.reply(OPT_GO)
+        eq((t, d), (REP_INFO, struct.pack(">H", INFO_DESCRIPTION) +
+                    b"stale description"), "INFO_DESCRIPTION")
+        expect_error(c, OPT_GO, ERR_UNSUP, "GO not supported after all")
+        c.opt(OPT_EXPORT_NAME, b"disk")
+        eq(c.recv_exact(10 + zeroes), struct.pack(">QH", 2 << 20, 1) +
+           bytes(zeroes), "EXPORT_NAME: 2 MiB, HAS_FLAGS")
+        c.expect_quiet()
+        # The disk is 2 MiB now: a read past 1 MiB works.
+        c.cmd(0, off=(2 << 20) - 512, length=512, cookie=5)
+        eq(c.recv_exact(16 + 512),
+           struct.pack(">IIQ", 0x67446698, 0, 5) + bytes(512), "READ reply")
+        c.cmd(2)
+        c.expect_eof()
+        c.close()
+        has(srv.wait(), "CLIENTFLAGS 0x%08x" % flags, "OPT GO len=10",
+            "OPT EXPORT_NAME len=4", "EXPORTNAME disk",
+            "CMD READ off=2096640 len=512", "CMD DISC off=0 len=0", "EOF")
+    return t
+
+
+def t_c1_message(c, srv):
+    c.greeting()
+    c.go()
+    t, n, d = c.reply(OPT_GO)
+    eq((t, d), (ERR_UNKNOWN, b"bad\xc2\x9b31m raw\x9b esc\x1b[0m "
+                b"caf\xc3\xa9 \xe2\x80\x94 end"), "ERR_UNKNOWN message bytes")
+    abort(c)
+    has(srv.wait(), "OPT GO len=10", "OPT ABORT len=0")
+
+
+FAST = ("--drip-interval", "0")
+
 TESTS = [
     ("normal", t_normal_go, "LIST, STARTTLS, INFO, GO, READ, DISC"),
     ("normal", t_normal_export_name, "EXPORT_NAME with 124 zeroes"),
@@ -461,11 +607,27 @@ TESTS = [
     ("error-len-huge", t_error_len_huge, "1 GiB error reply"),
     ("blocksize", t_blocksize, "INFO_BLOCK_SIZE, GOINFO logged"),
     ("zero-size-reply-ack-go", t_zero_size_reply_ack_go, "ACK without INFO"),
+    ("drip-greeting", t_drip_greeting_slow,
+     "greeting one byte per second, stops when the client hangs up"),
+    ("drip-greeting", t_drip_greeting_fast, "dripped greeting is exact",
+     FAST),
+    ("drip-option", t_drip_option_slow,
+     "any first option: 4000-byte INFO, one byte per second"),
+    ("drip-option", t_drip_option_fast, "dripped GO reply is exact", FAST),
+    ("drip-tls", t_drip_tls_slow,
+     "ACK, ClientHello read, record header, body one byte per second"),
+    ("drip-tls", t_drip_tls_fast, "dripped TLS record is exact", FAST),
+    ("drip-tls", t_drip_tls_not_tls, "not TLS after the ACK: hang up"),
+    ("unsup-after-info", unsup_after_info(3, 0),
+     "INFO, DESCRIPTION, ERR_UNSUP; EXPORT_NAME 2 MiB, NO_ZEROES"),
+    ("unsup-after-info", unsup_after_info(1, 124),
+     "EXPORT_NAME 2 MiB with 124 zeroes"),
+    ("c1-message", t_c1_message, "ERR_UNKNOWN with C1/ESC/UTF-8 bytes"),
 ]
 
 
-def run_one(mode, fn):
-    srv = Server(mode)
+def run_one(mode, fn, args=()):
+    srv = Server(mode, args=args)
     try:
         c = Client(srv.port)
         try:
@@ -499,13 +661,13 @@ def main():
     modes = subprocess.run([sys.executable, SERVER, "--list-modes"],
                            check=True, capture_output=True,
                            text=True).stdout.split()
-    tests = [("%s: %s" % (m, d), lambda m=m, f=f: run_one(m, f))
-             for m, f, d in TESTS]
+    tests = [("%s: %s" % (m, d), lambda m=m, f=f, a=a: run_one(m, f, *a))
+             for m, f, d, *a in TESTS]
     tests.append(("server exits by itself with no client", t_noclient))
     tests.append(("connection deadline logs TIMEOUT", t_timeout))
     print("1..%d" % (len(tests) + 1))
     failed = 0
-    untested = set(modes) - {m for m, _, _ in TESTS}
+    untested = set(modes) - {t[0] for t in TESTS}
     ok = not untested
     print("%sok 1 - every mode has a test%s" % (
         "" if ok else "not ", "" if ok else " (missing: %s)" %
