@@ -29,7 +29,13 @@
 #                   /lib/modules/<version>); VM_KVER its version
 #   VM_QEMU         qemu binary (default qemu-system-x86_64)
 #   VM_MEM, VM_SMP  guest RAM in MiB (1024) and CPUs (2)
-#   VM_ACCEL        tcg or kvm (default: kvm if /dev/kvm is usable, else tcg)
+#   NBDC_VM_ACCEL   tcg, kvm or auto (the default): auto uses KVM only when
+#                   a probe guest really boots under it (vm_pick_accel);
+#                   VM_ACCEL is the older name
+#   NBDC_VM_KVM_DEV the KVM device the probe checks (default /dev/kvm; qemu
+#                   itself always opens /dev/kvm: this is for testing the
+#                   fallback)
+#   NBDC_VM_KVM_PROBE_TIMEOUT  seconds the probe guest gets (default 10)
 #   VM_APPEND       extra kernel command line
 #   VM_VERBOSE=1    stream the guest console to stderr while it runs
 #   VM_LOG_DIR      where console logs go (default tests/vm/cache/logs)
@@ -65,6 +71,136 @@ vm_find_kernel() {
 vm_find_qemu() {
 	VM_QEMU=${VM_QEMU:-qemu-system-x86_64}
 	command -v "$VM_QEMU" >/dev/null 2>&1
+}
+
+# vm_find_busybox: set VM_BUSYBOX to a static busybox.  Returns 1 if none.
+vm_find_busybox() {
+	local b
+	for b in /bin/busybox /usr/bin/busybox; do
+		if [ -x "$b" ] && ! ldd "$b" >/dev/null 2>&1; then
+			VM_BUSYBOX=$b
+			return 0
+		fi
+	done
+	return 1
+}
+
+# vm_probe_image OUT: a tiny initramfs (uncompressed cpio) whose /init
+# prints "VM-DONE rc=0" on ttyS0 and powers off, for run-vm.sh.
+vm_probe_image() {
+	local out=$1 d
+	vm_find_busybox || return 1
+	d=$(mktemp -d "${TMPDIR:-/tmp}/nbdc-vm-probe.XXXXXX") || return 1
+	mkdir -p "$d/bin" "$d/dev"
+	cp "$VM_BUSYBOX" "$d/bin/busybox"
+	cat >"$d/init" <<-'EOF'
+	#!/bin/busybox sh
+	/bin/busybox mount -t devtmpfs devtmpfs /dev
+	echo "VM-DONE rc=0" >/dev/ttyS0
+	/bin/busybox poweroff -f
+	EOF
+	chmod 755 "$d/init"
+	(cd "$d" && find . | cpio -o -H newc --quiet) >"$out"
+	local rc=$?
+	rm -rf "$d"
+	return $rc
+}
+
+# vm_pick_accel: choose qemu's accelerator.  Sets VM_ACCEL (kvm or tcg) and
+# VM_ACCEL_WHY (a human-readable reason).  Returns 2 on a bad NBDC_VM_ACCEL.
+#
+# A /dev/kvm that opens is not enough: with nested virtualization that the
+# host does not support, it opens and no guest ever runs.  So KVM is chosen
+# only after a probe guest (the test kernel with a /init that powers off at
+# once) booted under it within NBDC_VM_KVM_PROBE_TIMEOUT seconds.  The result
+# is cached in $VM_CACHE/accel-<key> (key: boot id, the device node, qemu,
+# the kernel, this harness): one probe per boot, not one per test.
+vm_pick_accel() {
+	local want=${NBDC_VM_ACCEL:-${VM_ACCEL:-}} from=NBDC_VM_ACCEL
+	[ -n "${NBDC_VM_ACCEL:-}" ] || from=VM_ACCEL
+	# Already chosen by the caller (vm_run hands its choice to run-vm.sh).
+	if [ -n "${VM_ACCEL_WHY:-}" ] && [ -n "${VM_ACCEL:-}" ]; then
+		return 0
+	fi
+	case $want in
+	kvm | tcg)
+		VM_ACCEL=$want
+		VM_ACCEL_WHY="set by $from"
+		return 0
+		;;
+	'' | auto) ;;
+	*)
+		VM_ACCEL_WHY="$from='$want' is not tcg, kvm or auto"
+		return 2
+		;;
+	esac
+	VM_ACCEL=tcg
+	local dev=${NBDC_VM_KVM_DEV:-/dev/kvm}
+	if [ ! -e "$dev" ]; then
+		VM_ACCEL_WHY="no $dev"
+		return 0
+	fi
+	if [ ! -r "$dev" ] || [ ! -w "$dev" ]; then
+		VM_ACCEL_WHY="$dev is not readable and writable by $(id -un)"
+		return 0
+	fi
+	vm_kvm_probe "$dev"
+}
+
+# vm_kvm_probe DEV: boot the probe guest under KVM (or take the cached
+# result); sets VM_ACCEL and VM_ACCEL_WHY.
+vm_kvm_probe() {
+	local dev=$1 t=${NBDC_VM_KVM_PROBE_TIMEOUT:-10} key cache fd line
+	local tmp out rc t0 ms qemu
+	qemu=$(command -v "${VM_QEMU:-qemu-system-x86_64}")
+	key=$({
+		cat /proc/sys/kernel/random/boot_id
+		stat -L -c '%n %i %Z' "$dev" "$qemu" "$VM_KERNEL"
+		echo "$t ${VM_SMP:-2} ${VM_MEM:-1024} ${VM_BIOS:-} ${VM_APPEND:-}"
+		cat "$VM_DIR/run-vm.sh" "$VM_DIR/lib.sh"
+	} 2>/dev/null | md5sum | cut -c1-16)
+	mkdir -p "$VM_CACHE/logs"
+	cache=$VM_CACHE/accel-$key
+	# Tests run in parallel (prove -j) probe once: the others wait.
+	exec {fd}>"$VM_CACHE/accel.lock"
+	flock -w $((t + 60)) "$fd" 2>/dev/null || true
+	if [ -s "$cache" ]; then
+		IFS= read -r line <"$cache"
+		VM_ACCEL=${line%% *}
+		VM_ACCEL_WHY="${line#* } (probed once; cached in $cache)"
+		exec {fd}>&-
+		return 0
+	fi
+	tmp=$(mktemp -d "${TMPDIR:-/tmp}/nbdc-kvm-probe.XXXXXX")
+	if ! vm_probe_image "$tmp/probe.cpio"; then
+		VM_ACCEL=tcg
+		VM_ACCEL_WHY="could not build the KVM probe image (no static busybox or cpio?)"
+	else
+		t0=${EPOCHREALTIME/[.,]/}
+		out=$(VM_ACCEL=kvm VM_ACCEL_WHY="KVM probe" VM_TAP='' VM_LOG='' \
+			"$VM_DIR/run-vm.sh" "$tmp/probe.cpio" "$t" 2>&1)
+		rc=$?
+		ms=$(((${EPOCHREALTIME/[.,]/} - t0) / 1000))
+		printf '%s\n' "$out" >"$VM_CACHE/logs/kvm-probe.log"
+		if [ "$rc" = 0 ] && grep -q '^VM-DONE rc=0' <<<"$out"; then
+			VM_ACCEL=kvm
+			VM_ACCEL_WHY="a probe guest booted under KVM in $(vm_secs "$ms")s"
+		elif [ "$rc" = 124 ]; then
+			VM_ACCEL=tcg
+			VM_ACCEL_WHY="$dev opens but a probe guest did not boot under KVM within ${t}s (nested virtualization without support?); log $VM_CACHE/logs/kvm-probe.log"
+		else
+			VM_ACCEL=tcg
+			# qemu's own error, e.g. "qemu-system-x86_64: -accel kvm:
+			# failed to initialize kvm: ...".
+			line=$(grep -v '^run-vm:' <<<"$out" | grep -m1 '^qemu-system')
+			[ -n "$line" ] || line=$(grep -v '^run-vm:' <<<"$out" | grep -i -m1 kvm)
+			VM_ACCEL_WHY="the KVM probe failed (run-vm status $rc${line:+: $line}); log $VM_CACHE/logs/kvm-probe.log"
+		fi
+	fi
+	rm -rf "$tmp"
+	printf '%s %s\n' "$VM_ACCEL" "$VM_ACCEL_WHY" >"$cache.tmp" && mv "$cache.tmp" "$cache"
+	exec {fd}>&-
+	return 0
 }
 
 # vm_skip_all REASON: TAP "skip everything" and exit 0.
@@ -157,6 +293,16 @@ vm_run() {
 		return 1
 	fi
 	t_build=$(vm_ms)
+
+	# One choice for the test, told on stderr (prove shows it) and handed
+	# to run-vm.sh, which repeats it in the TAP comments below.
+	if ! vm_pick_accel; then
+		echo "not ok 1 - choose the accelerator: $VM_ACCEL_WHY"
+		echo "1..1"
+		return 1
+	fi
+	echo "# VM accelerator $VM_ACCEL: $VM_ACCEL_WHY" >&2
+	export VM_ACCEL VM_ACCEL_WHY
 
 	if [ "${VM_VERBOSE:-0}" = 1 ]; then
 		VM_TAP=$tap "$VM_DIR/run-vm.sh" "$VM_WORK/initrd.cpio.gz" "$timeout" \

@@ -11,7 +11,8 @@
 # Timings go to stderr as "run-vm: ..." lines.
 #
 # Environment: VM_KERNEL, VM_QEMU, VM_MEM (MiB, 1024), VM_SMP (2),
-# VM_ACCEL (tcg|kvm; default kvm when /dev/kvm is usable, else tcg),
+# NBDC_VM_ACCEL (tcg|kvm|auto; default auto: KVM only if a probe guest
+# boots under it, see vm_pick_accel in lib.sh; VM_ACCEL is the older name),
 # VM_APPEND (extra kernel arguments), VM_TAP (file: a second serial port,
 # ttyS1, is connected to it and the guest writes its TAP lines there).
 set -uo pipefail
@@ -29,10 +30,9 @@ timeout_s=${2:-300}
 vm_find_kernel || { echo "run-vm: no kernel image found" >&2; exit 2; }
 vm_find_qemu || { echo "run-vm: no $VM_QEMU" >&2; exit 2; }
 
-accel=${VM_ACCEL:-}
-if [ -z "$accel" ]; then
-	if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then accel=kvm; else accel=tcg; fi
-fi
+vm_pick_accel || { echo "run-vm: $VM_ACCEL_WHY" >&2; exit 2; }
+accel=$VM_ACCEL
+echo "run-vm: accelerator $accel: $VM_ACCEL_WHY" >&2
 if [ "$accel" = kvm ]; then cpu=host; else cpu=max; fi
 
 # qboot starts the kernel faster than SeaBIOS and prints nothing.
