@@ -74,14 +74,77 @@ int optreply_parse_header(const uint8_t hdr[OPT_REPLY_HDR_LEN], uint32_t opt,
 	return 0;
 }
 
+/*
+ * Length of the well-formed UTF-8 sequence at p (n bytes available), or 0
+ * if p[0] does not start one (Unicode Table 3-7: no overlong forms, no
+ * surrogates, nothing above U+10FFFF, no truncated sequence).
+ */
+static size_t utf8_seq_len(const uint8_t *p, size_t n)
+{
+	uint8_t lo = 0x80, hi = 0xbf; /* range of the second byte */
+	size_t len, i;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] < 0xc2) /* continuation byte, or overlong C0/C1 */
+		return 0;
+	if (p[0] < 0xe0) {
+		len = 2;
+	} else if (p[0] < 0xf0) {
+		len = 3;
+		if (p[0] == 0xe0) /* overlong */
+			lo = 0xa0;
+		else if (p[0] == 0xed) /* surrogates U+D800..U+DFFF */
+			hi = 0x9f;
+	} else if (p[0] < 0xf5) {
+		len = 4;
+		if (p[0] == 0xf0) /* overlong */
+			lo = 0x90;
+		else if (p[0] == 0xf4) /* above U+10FFFF */
+			hi = 0x8f;
+	} else {
+		return 0;
+	}
+	if (n < len || p[1] < lo || p[1] > hi)
+		return 0;
+	for (i = 2; i < len; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	return len;
+}
+
+/* C0 controls, DEL, and the C1 controls U+0080..U+009F (0xc2 0x80..0x9f). */
+static bool utf8_is_control(const uint8_t *p, size_t len)
+{
+	if (len == 1)
+		return p[0] < 0x20 || p[0] == 0x7f;
+	return len == 2 && p[0] == 0xc2 && p[1] < 0xa0;
+}
+
 void optreply_sanitize(const uint8_t *p, uint32_t len, char *out,
 		       size_t outlen)
 {
-	size_t i, n = len < outlen - 1 ? len : outlen - 1;
+	size_t i = 0, o = 0, n;
 
-	for (i = 0; i < n; i++)
-		out[i] = (p[i] < 0x20 || p[i] == 0x7f) ? '?' : (char)p[i];
-	out[n] = 0;
+	if (!outlen)
+		return;
+	while (i < len) {
+		n = utf8_seq_len(p + i, len - i);
+		if (!n || utf8_is_control(p + i, n)) {
+			/* one '?' per control code point or per bad byte */
+			if (o + 1 > outlen - 1)
+				break;
+			out[o++] = '?';
+			i += n ? n : 1;
+			continue;
+		}
+		if (o + n > outlen - 1) /* never split a sequence */
+			break;
+		memcpy(out + o, p + i, n);
+		o += n;
+		i += n;
+	}
+	out[o] = 0;
 }
 
 static char *dup_string(const uint8_t *p, uint32_t len)

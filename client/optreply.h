@@ -53,8 +53,20 @@ int optreply_parse_server(const uint8_t *p, uint32_t len, char **name,
 			  char **desc, struct nbd_err *e);
 
 /*
- * Copy a server-supplied string for display: control characters become
- * '?', and the result is always NUL-terminated.
+ * Copy a server-supplied string for display, decoded as UTF-8:
+ *  - well-formed sequences of other code points (e.g. "\xc3\xa9", e-acute)
+ *    are copied unchanged;
+ *  - a control code point becomes ONE '?': C0 (U+0000..U+001F, ESC
+ *    included), DEL (U+007F) and C1 (U+0080..U+009F, the two bytes
+ *    0xc2 0x80..0x9f, e.g. CSI 0xc2 0x9b);
+ *  - every byte that is not part of a well-formed sequence becomes ONE '?'
+ *    each: stray continuation bytes (a raw 0x9b), 0xc0, 0xc1 and 0xf5..0xff,
+ *    overlong forms, surrogates, code points above U+10FFFF, sequences cut
+ *    short (then the next byte is examined afresh: "\xe2\x80x" -> "??x").
+ * So the output is valid UTF-8 without controls and never longer than the
+ * input.  It stops early rather than exceed outlen - 1 bytes, never in the
+ * middle of a sequence, and is always NUL-terminated (outlen 0: nothing is
+ * written).
  */
 void optreply_sanitize(const uint8_t *p, uint32_t len, char *out,
 		       size_t outlen);

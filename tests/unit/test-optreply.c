@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Option-reply parser: headers, NBD_REP_INFO, NBD_REP_SERVER, errors. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "optreply.h"
 #include "proto.h"
@@ -136,11 +137,96 @@ static void test_errors(void)
 	is_str(e.msg, "the server says the NBD_OPT_GO request was too big", "TOO_BIG");
 }
 
+/* Sanitize a string literal (embedded NULs included) into outlen bytes. */
+static char san_buf[64];
+#define SAN(lit, outlen) san((const uint8_t *)(lit), sizeof(lit) - 1, outlen)
+
+static const char *san(const uint8_t *p, uint32_t len, size_t outlen)
+{
+	memset(san_buf, 'Z', sizeof(san_buf));
+	optreply_sanitize(p, len, san_buf, outlen);
+	return san_buf;
+}
+
+/* Nothing written past outlen: the rest of san_buf is still 'Z'. */
+static int untouched_from(size_t from)
+{
+	size_t i;
+
+	for (i = from; i < sizeof(san_buf); i++)
+		if (san_buf[i] != 'Z')
+			return 0;
+	return 1;
+}
+
+static void test_sanitize(void)
+{
+	struct nbd_export x = { 0 };
+	struct nbd_err e = { "" };
+	uint8_t p[64];
+	static const char c1msg[] = "bad\xc2\x9b" "31m raw\x9b esc\x1b[0m caf\xc3\xa9 \xe2\x80\x94 end";
+
+	/* C0, DEL: one '?' each */
+	is_str(SAN("plain text", 64), "plain text", "ASCII unchanged");
+	is_str(SAN("a\x01" "b\tc\nd\re", 64), "a?b?c?d?e", "C0 controls");
+	is_str(SAN("\x1b[31mred", 64), "?[31mred", "ESC");
+	is_str(SAN("x\x7fy", 64), "x?y", "DEL");
+	is_str(SAN("a\0b", 64), "a?b", "NUL inside the message");
+	/* C1 controls: valid UTF-8, but one '?' per code point */
+	is_str(SAN("a\xc2\x9b" "31m", 64), "a?31m", "C1 CSI (U+009B) is one '?'");
+	is_str(SAN("\xc2\x80|\xc2\x85|\xc2\x9f", 64), "?|?|?", "C1 U+0080, U+0085 (NEL), U+009F");
+	is_str(SAN("\xc2\xa0|\xc2\xbf", 64), "\xc2\xa0|\xc2\xbf", "U+00A0 and U+00BF kept: not C1");
+	/* valid printable UTF-8 is kept */
+	is_str(SAN("caf\xc3\xa9 \xe2\x80\x94 \xf0\x9f\x98\x80", 64), "caf\xc3\xa9 \xe2\x80\x94 \xf0\x9f\x98\x80", "2-, 3- and 4-byte sequences kept");
+	is_str(SAN("\xed\x9f\xbf|\xee\x80\x80|\xef\xbf\xbd|\xf4\x8f\xbf\xbf", 64), "\xed\x9f\xbf|\xee\x80\x80|\xef\xbf\xbd|\xf4\x8f\xbf\xbf", "U+D7FF, U+E000, U+FFFD, U+10FFFF kept");
+	/* bytes outside a well-formed sequence: one '?' per byte */
+	is_str(SAN("raw\x9b" "1m", 64), "raw?1m", "raw 0x9b (lone continuation byte)");
+	is_str(SAN("\x80\xbf", 64), "??", "lone continuation bytes");
+	is_str(SAN("\xc0\x80|\xc1\xbf", 64), "??|??", "overlong 2-byte forms (0xc0, 0xc1)");
+	is_str(SAN("\xe0\x80\xaf|\xf0\x80\x80\xaf", 64), "???|????", "overlong 3- and 4-byte forms");
+	is_str(SAN("\xed\xa0\x80|\xed\xbf\xbf", 64), "???|???", "surrogates U+D800, U+DFFF");
+	is_str(SAN("\xf4\x90\x80\x80|\xf5\x80\x80\x80|\xff\xfe", 64), "????|????|??", "above U+10FFFF, 0xf5..0xff");
+	is_str(SAN("\xe2\x80x", 64), "??x", "sequence cut short in the middle");
+	is_str(SAN("ab\xe2\x80", 64), "ab??", "sequence cut short at the end");
+	is_str(SAN("\xc3", 64), "?", "lone lead byte");
+	is_str(SAN("\xc3\xc3\xa9", 64), "?\xc3\xa9", "bad lead byte, then a good sequence");
+	is_str(san((const uint8_t *)c1msg, sizeof(c1msg) - 1, 64), "bad?31m raw? esc?[0m caf\xc3\xa9 \xe2\x80\x94 end", "the c1-message server's message");
+
+	/* the output fits outlen, NUL included, and no sequence is split */
+	is_str(SAN("abcd\xc3\xa9", 7), "abcd\xc3\xa9", "exact fit");
+	is_str(SAN("abcd\xc3\xa9", 6), "abcd", "2-byte sequence not split");
+	ok(untouched_from(6), "nothing written past outlen 6");
+	is_str(SAN("ab\xe2\x80\x94z", 5), "ab", "3-byte sequence not split");
+	is_str(SAN("ab\xf0\x9f\x98\x80", 6), "ab", "4-byte sequence not split");
+	is_str(SAN("abc\x1b", 5), "abc?", "'?' at the limit");
+	is_str(SAN("abc\x1b", 4), "abc", "'?' past the limit dropped");
+	ok(untouched_from(4), "nothing written past outlen 4");
+	is_str(SAN("abc", 1), "", "outlen 1: empty string");
+	ok(untouched_from(1), "nothing written past outlen 1");
+	SAN("abc", 0);
+	ok(untouched_from(0), "outlen 0: nothing written");
+	is_str(SAN("", 8), "", "empty input");
+
+	/* the callers: descriptions, names and error messages */
+	put_be16(p, NBD_INFO_DESCRIPTION);
+	memcpy(p + 2, "\xc2\x9b" "2J\x9b\xc3\xa9", 7);
+	is_int(optreply_parse_info(p, 9, NBD_OPT_GO, &x, &e), 0, "NBD_INFO_DESCRIPTION with C1");
+	is_str(x.description, "?2J?\xc3\xa9", "description: C1 and raw 0x9b neutralized, UTF-8 kept");
+	put_be16(p, NBD_INFO_NAME);
+	memcpy(p + 2, "d\xc2\x9b" "k", 4);
+	is_int(optreply_parse_info(p, 6, NBD_OPT_GO, &x, &e), 0, "NBD_INFO_NAME with C1");
+	is_str(x.name, "d?k", "name: C1 neutralized");
+	nbd_export_free(&x);
+	optreply_error(NBD_OPT_GO, NBD_REP_ERR_UNKNOWN, (const uint8_t *)c1msg, sizeof(c1msg) - 1, false, false, "disk", &e);
+	is_str(e.msg, "export 'disk' does not exist on the server (list the exports with -list) (server said: \"bad?31m raw? esc?[0m caf\xc3\xa9 \xe2\x80\x94 end\")", "error message: C1, raw 0x9b and ESC neutralized, UTF-8 kept");
+}
+
 int main(void)
 {
 	test_header();
 	test_info();
 	test_server();
 	test_errors();
+	test_sanitize();
 	return tap_done();
 }
