@@ -81,14 +81,27 @@ check-asan asan:
 check-vm: all
 	$(PROVE) $(wildcard tests/vm/*.t)
 
+# install and uninstall run as they are when you are root or can write
+# where they install (a DESTDIR, a PREFIX of your own), else through
+# $(SUDO): "make && make install" works for root on a machine without sudo
+# and for a user with sudo, and the build itself never runs as root.
+# SUDO= turns that off.
+SUDO      ?= sudo
+INSTALL_DIRS = $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR) $(DESTDIR)$(PREFIX)/share
+AS_ROOT    = $(shell [ "$$(id -u)" = 0 ] && exit; \
+	for d in $(INSTALL_DIRS); do \
+		while [ ! -e "$$d" ]; do d=$$(dirname "$$d"); done; \
+		[ -w "$$d" ] || { echo '$(SUDO)'; exit; }; \
+	done)
+
 install: $(BIN)
-	install -D -m 0755 $(BIN) $(DESTDIR)$(SBINDIR)/nbd-client
-	install -D -m 0644 nbd-client.8 $(DESTDIR)$(MANDIR)/man8/nbd-client.8
-	install -D -m 0644 scripts/bash-completion/nbd-client \
+	$(AS_ROOT) install -D -m 0755 $(BIN) $(DESTDIR)$(SBINDIR)/nbd-client
+	$(AS_ROOT) install -D -m 0644 nbd-client.8 $(DESTDIR)$(MANDIR)/man8/nbd-client.8
+	$(AS_ROOT) install -D -m 0644 scripts/bash-completion/nbd-client \
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/nbd-client
 
 uninstall:
-	rm -f $(DESTDIR)$(SBINDIR)/nbd-client $(DESTDIR)$(MANDIR)/man8/nbd-client.8 \
+	$(AS_ROOT) rm -f $(DESTDIR)$(SBINDIR)/nbd-client $(DESTDIR)$(MANDIR)/man8/nbd-client.8 \
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/nbd-client
 
 format:
