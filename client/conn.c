@@ -19,7 +19,40 @@ void conn_init(struct nbd_conn *c, int timeout_ms)
 {
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
+	c->stop_fd = -1;
 	c->timeout_ms = timeout_ms;
+	c->op = DEADLINE_NONE;
+	c->all = DEADLINE_NONE;
+}
+
+void conn_begin_negotiation(struct nbd_conn *c)
+{
+	c->all = deadline_in(c->timeout_ms < 0
+				     ? -1
+				     : (int64_t)c->timeout_ms *
+					       NBD_NEGOTIATION_TIMEOUTS);
+	c->op = c->all;
+}
+
+void conn_begin_op(struct nbd_conn *c, int ms)
+{
+	c->op = deadline_min(deadline_in(ms >= 0 ? ms : c->timeout_ms), c->all);
+}
+
+static int timed_out(struct nbd_conn *c, struct nbd_err *e)
+{
+	if (c->op.end_ms == c->all.end_ms && c->timeout_ms >= 0)
+		return err_set(e, "timed out: the whole negotiation with %s may take at most %d s (%d x -timeout)",
+			       c->peer, c->timeout_ms / 1000 * NBD_NEGOTIATION_TIMEOUTS,
+			       NBD_NEGOTIATION_TIMEOUTS);
+	return err_set(e, "timed out after %d s waiting for the server %s (raise it with -timeout)",
+		       c->timeout_ms / 1000, c->peer);
+}
+
+static int stop_requested(struct nbd_conn *c, struct nbd_err *e)
+{
+	c->stopped = true;
+	return err_set(e, "stopped while talking to %s", c->peer);
 }
 
 static int set_nonblock(int fd, struct nbd_err *e)
@@ -31,21 +64,29 @@ static int set_nonblock(int fd, struct nbd_err *e)
 	return 0;
 }
 
+/* The one place where the client waits for a server. */
 int conn_wait(struct nbd_conn *c, short events, struct nbd_err *e)
 {
-	struct pollfd p = { .fd = c->fd, .events = events };
+	struct pollfd p[2] = { { .fd = c->fd, .events = events },
+			       { .fd = c->stop_fd, .events = POLLIN } };
 	int r;
 
-	do
-		r = poll(&p, 1, c->timeout_ms);
-	while (r < 0 && errno == EINTR);
-	if (r < 0)
-		return err_errno(e, errno, "poll on the connection to %s",
-				 c->peer);
-	if (r == 0)
-		return err_set(e, "timed out after %d s waiting for the server %s (raise it with -timeout)",
-			       c->timeout_ms / 1000, c->peer);
-	return 0;
+	for (;;) {
+		int left = deadline_left_ms(c->op);
+
+		if (left == 0)
+			return timed_out(c, e);
+		r = poll(p, c->stop_fd >= 0 ? 2 : 1, left);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return err_errno(e, errno, "poll on the connection to %s",
+					 c->peer);
+		if (c->stop_fd >= 0 && p[1].revents)
+			return stop_requested(c, e);
+		if (r > 0)
+			return 0;
+	}
 }
 
 /* Wait for a non-blocking connect() to finish within the timeout. */
@@ -74,7 +115,13 @@ static int try_connect(struct nbd_conn *c, int family, int type, int proto,
 		goto fail;
 	if (connect(c->fd, sa, salen) == 0)
 		return 0;
-	if (errno != EINPROGRESS && errno != EAGAIN) {
+	if (family == AF_UNIX && errno == EAGAIN) {
+		/* not "in progress": the server's listen backlog is full */
+		err_set(e, "cannot connect to %s: the server is not accepting connections (its listen backlog is full)",
+			c->peer);
+		goto fail;
+	}
+	if (errno != EINPROGRESS) {
 		err_errno(e, errno, "cannot connect to %s", c->peer);
 		goto fail;
 	}
@@ -102,13 +149,90 @@ static int connect_unix(struct nbd_conn *c, const char *path,
 			   (struct sockaddr *)&sun, sizeof(sun), e);
 }
 
+/* Not a stopped or timed-out lookup yet: poll stop_fd in slices. */
+#define RESOLVE_SLICE_MS 100
+
+static int resolve_wait(struct nbd_conn *c, struct gaicb *req,
+			struct nbd_err *e)
+{
+	const struct gaicb *list[1] = { req };
+	struct pollfd p = { .fd = c->stop_fd, .events = POLLIN };
+
+	for (;;) {
+		int left = deadline_left_ms(c->op), r;
+		struct timespec ts;
+
+		if (left == 0)
+			return timed_out(c, e);
+		if (left < 0 || left > RESOLVE_SLICE_MS)
+			left = RESOLVE_SLICE_MS;
+		ts.tv_sec = 0;
+		ts.tv_nsec = (long)left * 1000000;
+		r = gai_suspend(list, 1, &ts);
+		if (r == 0 || r == EAI_ALLDONE)
+			return 0;
+		if (c->stop_fd >= 0 && poll(&p, 1, 0) > 0)
+			return stop_requested(c, e);
+	}
+}
+
+/*
+ * getaddrinfo() under the connect deadline.  A lookup that cannot be
+ * cancelled keeps running in glibc's resolver thread and goes on reading
+ * the request and its hints: that one small allocation is then left behind
+ * on purpose (host and port belong to the configuration, which lives on).
+ */
+struct lookup {
+	struct gaicb req;
+	struct addrinfo hints;
+};
+
+static int resolve(struct nbd_conn *c, const char *host, const char *port,
+		   const struct addrinfo *hints, struct addrinfo **ai,
+		   struct nbd_err *e)
+{
+	struct lookup *l = calloc(1, sizeof(*l));
+	struct gaicb *list[1];
+	int r;
+
+	if (!l)
+		return err_errno(e, ENOMEM, "cannot resolve %s", c->peer);
+	l->hints = *hints;
+	l->req.ar_name = host;
+	l->req.ar_service = port;
+	l->req.ar_request = &l->hints;
+	list[0] = &l->req;
+	r = getaddrinfo_a(GAI_NOWAIT, list, 1, NULL);
+	if (r == 0 && resolve_wait(c, &l->req, e) < 0) {
+		if (gai_cancel(&l->req) != EAI_NOTCANCELED) {
+			if (l->req.ar_result)
+				freeaddrinfo(l->req.ar_result);
+			free(l);
+		}
+		return -1;
+	}
+	if (r == 0)
+		r = gai_error(&l->req);
+	*ai = l->req.ar_result;
+	free(l);
+	if (r == EAI_SYSTEM)
+		return err_errno(e, errno, "cannot resolve %s", c->peer);
+	if (r) {
+		if (*ai)
+			freeaddrinfo(*ai);
+		return err_set(e, "cannot resolve %s: %s", c->peer,
+			       gai_strerror(r));
+	}
+	return 0;
+}
+
 static int connect_tcp(struct nbd_conn *c, const char *host, const char *port,
 		       struct nbd_err *e)
 {
 	struct addrinfo hints = { .ai_family = AF_UNSPEC,
 				  .ai_socktype = SOCK_STREAM,
 				  .ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG };
-	struct addrinfo *ai, *p;
+	struct addrinfo *ai = NULL, *p;
 	int one = 1, r;
 
 	if (asprintf(&c->peer, strchr(host, ':') ? "[%s]:%s" : "%s:%s",
@@ -116,12 +240,8 @@ static int connect_tcp(struct nbd_conn *c, const char *host, const char *port,
 		c->peer = NULL;
 		return err_errno(e, ENOMEM, "connect");
 	}
-	r = getaddrinfo(host, port, &hints, &ai);
-	if (r == EAI_SYSTEM)
-		return err_errno(e, errno, "cannot resolve %s", c->peer);
-	if (r)
-		return err_set(e, "cannot resolve %s: %s", c->peer,
-			       gai_strerror(r));
+	if (resolve(c, host, port, &hints, &ai, e) < 0)
+		return -1;
 	r = -1;
 	for (p = ai; p && r < 0; p = p->ai_next)
 		r = try_connect(c, p->ai_family, p->ai_socktype,
@@ -135,6 +255,7 @@ static int connect_tcp(struct nbd_conn *c, const char *host, const char *port,
 int conn_connect(struct nbd_conn *c, const struct nbd_config *cfg,
 		 struct nbd_err *e)
 {
+	conn_begin_op(c, -1);
 	if (cfg->unix_path)
 		return connect_unix(c, cfg->unix_path, e);
 	if (!cfg->host)
@@ -277,7 +398,10 @@ void conn_close(struct nbd_conn *c)
 
 void conn_release(struct nbd_conn *c)
 {
+	int timeout_ms = c->timeout_ms, stop_fd = c->stop_fd;
+
 	free_tls(c);
 	free(c->peer);
-	conn_init(c, c->timeout_ms);
+	conn_init(c, timeout_ms);
+	c->stop_fd = stop_fd;
 }

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * One connection to a server during negotiation: a socket, optionally
- * wrapped in a GnuTLS session.  Every read and write is bounded by
- * timeout_ms, so a silent or slow server can never hang the client.
+ * wrapped in a GnuTLS session.  Every wait is bounded by a deadline: the
+ * current operation's (connect with name resolution, greeting, one option
+ * exchange, the TLS handshake: timeout_ms each), never later than the whole
+ * negotiation's.  A server that drips bytes cannot stretch either.  A stop
+ * request (stop_fd readable: SIGTERM to a resident process) ends any wait.
  */
 #ifndef NBDC_CONN_H
 #define NBDC_CONN_H
@@ -12,6 +15,7 @@
 #include <gnutls/gnutls.h>
 
 #include "config.h"
+#include "deadline.h"
 #include "err.h"
 
 struct nbd_conn {
@@ -20,13 +24,26 @@ struct nbd_conn {
 	bool tls_ready;		/* handshake done: records may be sent */
 	gnutls_certificate_credentials_t x509;
 	gnutls_psk_client_credentials_t psk;
-	int timeout_ms;		/* per read/write call; -1 = wait for ever */
+	int timeout_ms;		/* per operation; -1 = no deadline */
+	struct deadline op;	/* the current operation's */
+	struct deadline all;	/* the whole negotiation's */
+	int stop_fd;		/* readable = stop now; -1 = none */
+	bool stopped;		/* a wait ended because of stop_fd */
 	char *peer;		/* "host:port" or socket path, for messages */
 };
 
 #define NBD_DEFAULT_TIMEOUT_MS 30000
+/* The whole negotiation may take this many operation timeouts. */
+#define NBD_NEGOTIATION_TIMEOUTS 3
+/* Saying goodbye (NBD_OPT_ABORT, NBD_CMD_DISC) never waits longer. */
+#define NBD_GOODBYE_TIMEOUT_MS 1000
 
 void conn_init(struct nbd_conn *c, int timeout_ms);
+/* Start the whole negotiation's deadline (NBD_NEGOTIATION_TIMEOUTS). */
+void conn_begin_negotiation(struct nbd_conn *c);
+/* Start one operation: its deadline is timeout_ms from now, or ms when
+ * ms >= 0, and never later than the negotiation's. */
+void conn_begin_op(struct nbd_conn *c, int ms);
 /* Connect to cfg's TCP host/port or Unix socket.  Leaves fd non-blocking. */
 int conn_connect(struct nbd_conn *c, const struct nbd_config *cfg,
 		 struct nbd_err *e);
@@ -34,7 +51,8 @@ int conn_connect(struct nbd_conn *c, const struct nbd_config *cfg,
 int conn_read(struct nbd_conn *c, void *buf, size_t len, struct nbd_err *e);
 int conn_write(struct nbd_conn *c, const void *buf, size_t len,
 	       struct nbd_err *e);
-/* Wait until fd is readable/writable or the timeout passes. */
+/* Wait until fd is readable/writable, the deadline passes or stop_fd
+ * fires. */
 int conn_wait(struct nbd_conn *c, short events, struct nbd_err *e);
 /* Send close_notify (if TLS) and close everything. */
 void conn_close(struct nbd_conn *c);

@@ -378,6 +378,7 @@ static int run_handshake(struct nbd_conn *c, const char *name,
 {
 	int r;
 
+	conn_begin_op(c, -1);	/* one deadline for the whole handshake */
 	for (;;) {
 		r = gnutls_handshake(c->tls);
 		if (r == 0)
