@@ -12,6 +12,7 @@
 #include "nbdtab.h"
 #include "nego.h"
 #include "report.h"
+#include "transmit.h"
 
 static int print_export(void *opaque, const char *name, const char *desc)
 {
@@ -48,7 +49,7 @@ static int do_check(const struct nbd_config *cfg, const struct cli *cli,
 	r = nego_connect(&s, cfg, e);
 	if (r == 0) {
 		report_check(stdout, &s, cli->json);
-		nego_disc(&s);
+		transmit_disc(&s.conn);
 	}
 	nego_close(&s);
 	return r;
@@ -122,7 +123,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	r = run(&cfg, &cli, argv, &e);
-	if (r < 0)
+	if (r == -1)
 		fprintf(stderr, "nbd-client: %s\n", e.msg);
 	config_free(&cfg);
 	cli_free(&cli);

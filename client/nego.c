@@ -12,6 +12,7 @@
 void nego_init(struct nbd_session *s, const struct nbd_config *cfg)
 {
 	memset(s, 0, sizeof(*s));
+	/* cfg->timeout <= NBD_MAX_TIMEOUT_S: its ms fit an int */
 	conn_init(&s->conn, cfg->timeout ? (int)cfg->timeout * 1000
 					 : NBD_DEFAULT_TIMEOUT_MS);
 }
@@ -27,6 +28,7 @@ static int read_greeting(struct nbd_session *s, struct nbd_err *e)
 	uint8_t g[18];
 	uint64_t magic;
 
+	conn_begin_op(&s->conn, -1);
 	if (conn_read(&s->conn, g, 16, e) < 0)
 		return err_prefix(e, "waiting for the server's greeting");
 	magic = be64_at(g);
@@ -69,6 +71,7 @@ int nego_start(struct nbd_session *s, const struct nbd_config *cfg,
 {
 	if (cfg->tls.enabled && tls_check_config(&cfg->tls, e) < 0)
 		return -1;
+	conn_begin_negotiation(&s->conn);
 	if (conn_connect(&s->conn, cfg, e) < 0 || read_greeting(s, e) < 0 ||
 	    send_client_flags(s, e) < 0)
 		return -1;
@@ -82,6 +85,8 @@ int nego_connect(struct nbd_session *s, const struct nbd_config *cfg,
 {
 	int r;
 
+	if (cfg->no_optgo && cfg->tls.enabled)
+		return err_set(e, "-no-optgo (NBD_OPT_EXPORT_NAME) cannot be used with TLS, which requires NBD_OPT_GO; drop -no-optgo");
 	if (nego_start(s, cfg, e) < 0)
 		return -1;
 	if (cfg->no_optgo)

@@ -57,7 +57,8 @@ int opt_error(struct nbd_session *s, const struct nbd_config *cfg,
 int opt_starttls(struct nbd_session *s, const struct nbd_config *cfg,
 		 struct nbd_err *e);
 /* opt is NBD_OPT_GO or NBD_OPT_INFO.  Returns 1 if the server answered
- * NBD_REP_ERR_UNSUP (nothing else changed), 0 on success. */
+ * NBD_REP_ERR_UNSUP (s->export is then empty again, whatever NBD_REP_INFO
+ * came before), 0 on success. */
 int opt_go(struct nbd_session *s, const struct nbd_config *cfg, uint32_t opt,
 	   struct nbd_err *e);
 int opt_export_name(struct nbd_session *s, const struct nbd_config *cfg,
@@ -66,9 +67,5 @@ int opt_list(struct nbd_session *s, const struct nbd_config *cfg,
 	     nego_list_fn fn, void *opaque, struct nbd_err *e);
 /* Tell the server we are going away; best effort, never fails. */
 void opt_abort(struct nbd_session *s);
-/* In transmission phase: send NBD_CMD_DISC; best effort. */
-void nego_disc(struct nbd_session *s);
-/* The same on a plaintext socket that left its session (datapath). */
-void nego_disc_fd(int fd);
 
 #endif

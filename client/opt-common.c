@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include <string.h>
-#include <sys/socket.h>
 
 #include "nego.h"
 #include "proto.h"
@@ -10,6 +9,9 @@ int opt_send(struct nbd_session *s, uint32_t opt, const void *data,
 {
 	uint8_t hdr[16];
 
+	/* one deadline for the whole exchange: this option and its replies */
+	conn_begin_op(&s->conn, opt == NBD_OPT_ABORT ? NBD_GOODBYE_TIMEOUT_MS
+						     : -1);
 	put_be64(hdr, NBD_IHAVEOPT);
 	put_be32(hdr + 8, opt);
 	put_be32(hdr + 12, len);
@@ -52,36 +54,9 @@ int opt_error(struct nbd_session *s, const struct nbd_config *cfg,
 void opt_abort(struct nbd_session *s)
 {
 	struct nbd_err ignored;
-	int saved = s->conn.timeout_ms;
 
-	/* Do not let a dead server delay our exit by a full timeout. */
-	if (saved < 0 || saved > 1000)
-		s->conn.timeout_ms = 1000;
+	/* opt_send gives it NBD_GOODBYE_TIMEOUT_MS, past the negotiation's
+	 * deadline too: a dead server must not delay our exit */
+	s->conn.all = DEADLINE_NONE;
 	opt_send(s, NBD_OPT_ABORT, NULL, 0, &ignored);
-	s->conn.timeout_ms = saved;
-}
-
-static void disc_request(uint8_t req[28])
-{
-	memset(req, 0, 28);
-	put_be32(req, 0x25609513);	/* NBD_REQUEST_MAGIC */
-	put_be16(req + 6, 2);		/* NBD_CMD_DISC */
-}
-
-void nego_disc(struct nbd_session *s)
-{
-	struct nbd_err ignored;
-	uint8_t req[28];
-
-	disc_request(req);
-	conn_write(&s->conn, req, sizeof(req), &ignored);
-}
-
-void nego_disc_fd(int fd)
-{
-	uint8_t req[28];
-
-	disc_request(req);
-	if (send(fd, req, sizeof(req), MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
-		return; /* best effort */
 }

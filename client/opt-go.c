@@ -84,6 +84,9 @@ int opt_go(struct nbd_session *s, const struct nbd_config *cfg, uint32_t opt,
 					       r.len, nbd_opt_name(opt));
 			return finish_go(s, cfg, opt, e);
 		case NBD_REP_ERR_UNSUP:
+			/* forget what NBD_REP_INFO said before: nothing of
+			 * this exchange may leak into the fallback */
+			nbd_export_free(&s->export);
 			return 1;
 		default:
 			return opt_error(s, cfg, opt, &r, payload, e);
@@ -102,8 +105,8 @@ int opt_export_name(struct nbd_session *s, const struct nbd_config *cfg,
 {
 	const char *name = export_of(cfg);
 	uint32_t nlen = (uint32_t)strlen(name);
-	uint8_t buf[10 + 124];
-	size_t want = s->no_zeroes ? 10 : sizeof(buf);
+	uint8_t buf[NBD_EXPORT_NAME_REPLY_LEN + NBD_EXPORT_NAME_ZEROES];
+	size_t want = s->no_zeroes ? NBD_EXPORT_NAME_REPLY_LEN : sizeof(buf);
 
 	if (nlen > NBD_MAX_STRING)
 		return err_set(e, "export name is %u bytes long; the limit is %d",

@@ -63,6 +63,16 @@
 #define NBD_REP_ERR_EXT_HEADER_REQD (NBD_REP_FLAG_ERROR | 10)
 
 /* NBD_OPT_INFO / NBD_OPT_GO information types */
+/* NBD_OPT_EXPORT_NAME's answer: size (8) and flags (2), then 124 zero
+ * bytes unless NO_ZEROES was agreed */
+#define NBD_EXPORT_NAME_REPLY_LEN 10
+#define NBD_EXPORT_NAME_ZEROES	124
+
+/* transmission phase (requests) */
+#define NBD_REQUEST_MAGIC	0x25609513u
+#define NBD_REQUEST_LEN		28
+#define NBD_CMD_DISC		2
+
 #define NBD_INFO_EXPORT		0
 #define NBD_INFO_NAME		1
 #define NBD_INFO_DESCRIPTION	2
