@@ -34,7 +34,12 @@ int attach_params(const struct nbd_config *cfg, const struct nbd_export *x,
 /* "nbds://host:port/export" etc.: the backend identifier for sysfs. */
 char *attach_identifier(const struct nbd_config *cfg);
 
-/* argv: to mark the resident process for systemd with -m. */
+/* attach_run failed and the reason was already printed (by the resident
+ * process, which had the command's stderr then). */
+#define ATTACH_REPORTED (-2)
+
+/* argv: to mark the resident process for systemd with -m.  0, -1 with e
+ * set, or ATTACH_REPORTED. */
 int attach_run(const struct nbd_config *cfg, char **argv, struct nbd_err *e);
 int attach_disconnect(const struct nbd_config *cfg, struct nbd_err *e);
 /* 1 connected, 0 not connected, -1 error */

@@ -2,27 +2,19 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <signal.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include "attach.h"
+#include "deadline.h"
 #include "kernel.h"
 #include "monitor.h"
-#include "nego.h"
-
-#define BACKOFF_MAX_S 30
-#define STATUS_POLL_MS 2000
 
 int monitor_detach(void)
 {
 	int fd;
 
-	if (setsid() < 0)
+	if (getsid(0) != getpid() && setsid() < 0)
 		return -1;
 	fd = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (fd < 0)
@@ -35,232 +27,172 @@ int monitor_detach(void)
 	return chdir("/");
 }
 
-static int signals_fd(void)
+/* SIGTERM or SIGINT arrived (the stop fd carries nothing else). */
+static bool stop_requested(const struct nbd_device *d)
 {
-	sigset_t set;
+	struct pollfd p = { .fd = d->stop_fd, .events = POLLIN };
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGCHLD);
-	sigprocmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	signal(SIGHUP, SIG_IGN);
-	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	return d->stop_fd >= 0 && poll(&p, 1, 0) > 0;
 }
 
-/* Reap any exited child (proxies we started, or inherited zombies). */
-static void reap(void)
+static void link_died(struct nbd_device *d, unsigned int k)
 {
-	while (waitpid(-1, NULL, WNOHANG) > 0)
-		;
+	nbd_log(&d->log, LOG_WARNING, "connection %u died%s", k + 1,
+		d->cfg->persist ? "; reconnecting" : "");
+	device_link_dead(d, k);
+	d->link[k].retry_at_ms = mono_ms() + MONITOR_GRACE_MS;
+	d->link[k].backoff_s = 1;
 }
 
-static bool proxy_alive(const struct datapath *dp)
+/* Ask every attached link whether it is still alive. */
+static void check_links(struct nbd_device *d)
 {
-	if (dp->kind != DATAPATH_PROXY || dp->proxy_pid <= 0)
-		return false;
-	/* not necessarily our child (started before the fork): ask the kernel */
-	if (kill(dp->proxy_pid, 0) < 0)
-		return false;
-	switch (waitpid(dp->proxy_pid, NULL, WNOHANG)) {
-	case 0:
-		return true;		/* our child, still running */
-	case -1:
-		return errno == ECHILD;	/* someone else's child, alive */
-	default:
-		return false;		/* just reaped */
-	}
+	unsigned int k;
+
+	for (k = 0; k < d->n; k++)
+		if (d->link[k].state == LINK_ATTACHED &&
+		    !datapath_alive(&d->link[k].dp))
+			link_died(d, k);
 }
 
-static int device_connected(struct monitor *m)
+/* Drain NBD_CMD_LINK_DEAD; lost events (ENOBUFS) only mean: check all. */
+static void drain_events(struct nbd_device *d)
 {
-	struct nbd_dev_status st;
 	struct nbd_err e;
-	size_t n = 0;
+	int idx, r;
 
-	if (nbd_nl_status(m->nl, m->index, &st, 1, &n, &e) < 0) {
-		nbd_log(&m->log, LOG_WARNING, "%s", e.msg);
-		return -1;
+	while ((r = nbd_nl_recv_link_dead(d->nl, &idx, &e)) != 0) {
+		if (r < 0) {
+			nbd_log(&d->log, LOG_INFO, "%s; checking every connection",
+				e.msg);
+			break;
+		}
 	}
-	return n == 1 && st.connected;
+	check_links(d);
 }
 
-/* Negotiate one new connection and give it to the kernel. */
-static int reconnect_once(struct monitor *m, unsigned int slot,
-			  struct nbd_err *e)
+static void backoff(struct link *l)
 {
-	struct datapath_opts o = { .nofork_log_stderr = m->cfg->nofork,
-				   .swap = m->cfg->swap,
-				   .ident = m->name };
-	struct nbd_session s;
-	struct datapath dp;
-	int r = -1;
-
-	nego_init(&s, m->cfg);
-	if (nego_connect(&s, m->cfg, e) < 0)
-		goto out;
-	if (s.export.size != m->size) {
-		err_set(e, "the export's size changed from %llu to %llu bytes; not reconnecting",
-			(unsigned long long)m->size,
-			(unsigned long long)s.export.size);
-		r = -2;
-		goto out;
-	}
-	if (datapath_open(&s, &o, &dp, e) < 0)
-		goto out;
-	if (nbd_nl_reconfigure(m->nl, m->index, &dp.kernel_fd, 1, 0, 0, e) < 0) {
-		datapath_wait(&dp, NULL);
-		goto out;
-	}
-	datapath_handed_over(&dp);
-	m->dp[slot] = dp;
-	r = 0;
-out:
-	nego_close(&s);
-	return r;
+	l->retry_at_ms = mono_ms() + (int64_t)l->backoff_s * 1000;
+	l->backoff_s = l->backoff_s * 2 > MONITOR_BACKOFF_MAX_S
+			       ? MONITOR_BACKOFF_MAX_S
+			       : l->backoff_s * 2;
 }
 
-/* Sleep up to ms, waking early for SIGTERM/SIGINT (returns 1 then). */
-static int pause_ms(int sfd, int ms)
+/* A different export: reconnecting would corrupt it.  Give up for good. */
+static int export_changed(struct nbd_device *d, const struct nbd_err *e)
 {
-	struct pollfd p = { .fd = sfd, .events = POLLIN };
-	struct signalfd_siginfo si;
+	struct nbd_err ignored;
 
-	if (poll(&p, 1, ms) <= 0)
-		return 0;
-	while (read(sfd, &si, sizeof(si)) == sizeof(si))
-		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
-			return 1;
-	reap();
+	nbd_log(&d->log, LOG_ERR, "%s; disconnecting /dev/%s instead of reconnecting",
+		e->msg, d->name);
+	nbd_nl_disconnect(d->nl, d->index, &ignored);
+	return 1;
+}
+
+/* Reconnect every dead link that is due.  1: exit with status 1. */
+static int reconnect_due(struct nbd_device *d)
+{
+	struct nbd_err e;
+	unsigned int k;
+	int r;
+
+	for (k = 0; k < d->n; k++) {
+		struct link *l = &d->link[k];
+
+		if (l->state != LINK_DEAD || l->retry_at_ms > mono_ms())
+			continue;
+		if (stop_requested(d))
+			return 0;
+		r = device_reconnect(d, k, &e);
+		if (r == DEVICE_EXPORT_CHANGED)
+			return export_changed(d, &e);
+		if (r == 0) {
+			nbd_log(&d->log, LOG_NOTICE, "reconnected connection %u",
+				k + 1);
+			continue;
+		}
+		nbd_log(&d->log, LOG_WARNING, "reconnecting connection %u: %s",
+			k + 1, e.msg);
+		backoff(l);
+	}
 	return 0;
 }
 
-/* Retry with exponential backoff while the device is still connected. */
-static int reconnect(struct monitor *m, unsigned int slot, int sfd)
+/* Until the next link is due for a reconnect, or the status poll. */
+static int next_wait_ms(const struct nbd_device *d)
+{
+	int64_t now = mono_ms(), wait = MONITOR_STATUS_POLL_MS;
+	unsigned int k;
+
+	if (!d->cfg->persist)
+		return (int)wait;
+	for (k = 0; k < d->n; k++)
+		if (d->link[k].state == LINK_DEAD &&
+		    d->link[k].retry_at_ms - now < wait)
+			wait = d->link[k].retry_at_ms - now;
+	return wait < 0 ? 0 : (int)wait;
+}
+
+/* One round: wait for something, handle it.  1: done (status in *st). */
+static int monitor_round(struct nbd_device *d, int *st)
+{
+	struct pollfd p[2 + DEVICE_MAX_LINKS];
+	unsigned int which[2 + DEVICE_MAX_LINKS], n = 0, i;
+
+	p[n++] = (struct pollfd){ .fd = d->stop_fd, .events = POLLIN };
+	p[n++] = (struct pollfd){ .fd = nbd_nl_fd(d->nl), .events = POLLIN };
+	for (i = 0; i < d->n; i++) {
+		if (d->link[i].state != LINK_ATTACHED)
+			continue;
+		which[n] = i;
+		p[n++] = (struct pollfd){
+			.fd = d->link[i].dp.watch_fd,
+			.events = datapath_watch_events(&d->link[i].dp)
+		};
+	}
+	if (poll(p, n, next_wait_ms(d)) < 0 && errno != EINTR)
+		return *st = 1;
+	if (p[0].revents) {
+		nbd_log(&d->log, LOG_INFO, "stopping on a signal; /dev/%s stays attached",
+			d->name);
+		return 1;
+	}
+	for (i = 2; i < n; i++)
+		if (p[i].revents)
+			link_died(d, which[i]);
+	if (p[1].revents)
+		drain_events(d);
+	if (device_connected(d) == 0) {
+		nbd_log(&d->log, LOG_INFO, "/dev/%s was disconnected; exiting",
+			d->name);
+		return 1;
+	}
+	if (d->cfg->persist && reconnect_due(d))
+		return *st = 1;
+	return 0;
+}
+
+static int ioctl_loop(struct nbd_device *d)
 {
 	struct nbd_err e;
-	int delay = 1, r;
-
-	for (;;) {
-		r = device_connected(m);
-		if (r == 0) {
-			nbd_log(&m->log, LOG_INFO, "device disconnected; not reconnecting");
-			return 1;
-		}
-		r = reconnect_once(m, slot, &e);
-		if (r == 0) {
-			nbd_log(&m->log, LOG_NOTICE, "reconnected connection %u", slot + 1);
-			return 0;
-		}
-		nbd_log(&m->log, r == -2 ? LOG_ERR : LOG_WARNING,
-			"reconnect: %s", e.msg);
-		if (r == -2)
-			return -1;
-		if (pause_ms(sfd, delay * 1000))
-			return 1;
-		delay = delay * 2 > BACKOFF_MAX_S ? BACKOFF_MAX_S : delay * 2;
-	}
-}
-
-/* Drain LINK_DEAD messages; returns how many were for our device. */
-static int link_dead_events(struct monitor *m)
-{
-	struct nbd_err e;
-	int idx, r, n = 0;
-
-	while ((r = nbd_nl_recv_link_dead(m->nl, &idx, &e)) != 0) {
-		if (r < 0) {
-			nbd_log(&m->log, LOG_WARNING, "%s", e.msg);
-			break;
-		}
-		if (idx == m->index)
-			n++;
-	}
-	return n;
-}
-
-static bool have_proxies(const struct monitor *m)
-{
-	unsigned int i;
-
-	for (i = 0; i < m->n; i++)
-		if (m->dp[i].kind == DATAPATH_PROXY)
-			return true;
-	return false;
-}
-
-/* Find a TLS connection whose proxy is gone. */
-static int dead_proxy(const struct monitor *m)
-{
-	unsigned int i;
-
-	for (i = 0; i < m->n; i++)
-		if (m->dp[i].kind == DATAPATH_PROXY && !proxy_alive(&m->dp[i]))
-			return (int)i;
-	return -1;
-}
-
-static int netlink_loop(struct monitor *m, int sfd)
-{
-	struct pollfd p[2] = { { .fd = sfd, .events = POLLIN },
-			       { .fd = nbd_nl_fd(m->nl), .events = POLLIN } };
-	struct signalfd_siginfo si;
-	bool tls = have_proxies(m), persist = m->cfg->persist;
-	int slot;
-
-	for (;;) {
-		if (poll(p, 2, STATUS_POLL_MS) < 0 && errno != EINTR)
-			return 1;
-		while (read(sfd, &si, sizeof(si)) == sizeof(si))
-			if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
-				return 0;
-		reap();
-		/* plaintext: the kernel reports the dead socket */
-		if (p[1].revents && link_dead_events(m) && persist && !tls &&
-		    reconnect(m, 0, sfd))
-			return 0;
-		/* TLS: the proxy of the dead connection has exited */
-		if (persist && tls && (slot = dead_proxy(m)) >= 0 &&
-		    reconnect(m, (unsigned int)slot, sfd))
-			return 0;
-		if (device_connected(m) == 0) {
-			nbd_log(&m->log, LOG_INFO, "device disconnected; exiting");
-			return 0;
-		}
-	}
-}
-
-static int ioctl_loop(struct monitor *m)
-{
-	struct nbd_err e;
-	int r = nbd_ioctl_do_it(m->devfd, &e);
+	int r = nbd_ioctl_do_it(d->devfd, &e);
 
 	if (r < 0)
-		nbd_log(&m->log, LOG_ERR, "%s", e.msg);
+		nbd_log(&d->log, LOG_ERR, "%s", e.msg);
 	return r < 0 ? 1 : 0;
 }
 
-int monitor_run(struct monitor *m)
+int monitor_run(struct nbd_device *d)
 {
-	struct nbd_err e;
-	int sfd, r;
+	int st = 0;
 
-	nbd_log(&m->log, LOG_INFO, "resident for /dev/%s%s", m->name,
-		m->cfg->persist ? " (persist)" : "");
-	if (!m->nl)
-		return ioctl_loop(m);
-	sfd = signals_fd();
-	if (sfd < 0) {
-		nbd_log(&m->log, LOG_ERR, "signalfd: %s", strerror(errno));
-		return 1;
-	}
-	if (nbd_nl_subscribe_link_dead(m->nl, &e) < 0) {
-		nbd_log(&m->log, LOG_ERR, "%s", e.msg);
-		return 1;
-	}
-	r = netlink_loop(m, sfd);
-	nbd_nl_close(m->nl);
-	close(sfd);
-	return r;
+	nbd_log(&d->log, LOG_INFO, "resident for /dev/%s (%u connection%s%s)",
+		d->name, d->n, d->n == 1 ? "" : "s",
+		d->cfg->persist ? ", persist" : "");
+	if (!d->nl)
+		return ioctl_loop(d);
+	while (!monitor_round(d, &st))
+		;
+	return st;
 }

@@ -1,41 +1,31 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The resident per-device process (-persist, and the ioctl interface, which
- * needs a process blocked in NBD_DO_IT).  It owns reconnection: it notices a
- * dead connection (NBD_CMD_LINK_DEAD, or a TLS proxy that exited while the
- * device is still connected), negotiates again (TLS included), checks that
- * the size did not change and hands the new socket to the kernel with
- * NBD_CMD_RECONFIGURE.  Meanwhile I/O waits (dead-connection timeout), and
- * requests that were in flight are requeued by the kernel's request timeout.
+ * The resident per-device process (-persist, the ioctl interface, which
+ * needs a process blocked in NBD_DO_IT, and -nofork).  It watches every
+ * link of the device (device.h): the kernel shuts a link's socket down when
+ * it marks it dead, plaintext or TLS, whatever the cause; NBD_CMD_LINK_DEAD
+ * events (subscribed before CONNECT) and a periodic status check back that
+ * up.  With -persist it reconnects each dead link through the same
+ * pipeline as the first attach, with exponential backoff, and gives up for
+ * good (disconnecting the device, exit status 1) when the server offers a
+ * different export.  SIGTERM/SIGINT end it at once, even mid-negotiation;
+ * it also ends when the device is disconnected.
  */
 #ifndef NBDC_MONITOR_H
 #define NBDC_MONITOR_H
 
-#include <stdint.h>
+#include "device.h"
 
-#include "config.h"
-#include "datapath.h"
-#include "log.h"
-
-#define MONITOR_MAX_CONNS 64
-
-struct nbd_nl;
-
-struct monitor {
-	const struct nbd_config *cfg;
-	int index;
-	struct nbd_nl *nl;	/* NULL: ioctl interface (devfd) */
-	int devfd;
-	uint64_t size;
-	struct datapath dp[MONITOR_MAX_CONNS];
-	unsigned int n;
-	struct nbd_log log;
-	char name[32];
-};
+/* The first reconnect of a dead link waits this long, then 1, 2, 4... s. */
+#define MONITOR_GRACE_MS 100
+#define MONITOR_BACKOFF_MAX_S 30
+/* How often the device's state is asked for when nothing happens. */
+#define MONITOR_STATUS_POLL_MS 2000
 
 /* In a freshly forked child: new session, stdio to /dev/null, cwd /. */
 int monitor_detach(void);
-/* Runs until the device is disconnected; returns the exit status. */
-int monitor_run(struct monitor *m);
+/* Runs until the device is disconnected or a stop signal; returns the exit
+ * status. */
+int monitor_run(struct nbd_device *d);
 
 #endif

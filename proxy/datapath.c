@@ -12,6 +12,7 @@
  * start, one at exit, and one per problem: to syslog, or to stderr with -n.
  */
 #include <errno.h>
+#include <poll.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -27,6 +28,7 @@
 #include <unistd.h>
 
 #include "datapath.h"
+#include "deadline.h"
 #include "pump.h"
 #include "log.h"
 #include "tls.h"
@@ -176,13 +178,13 @@ static void ready_send(int fd, const char *err_msg)
 
 /* The proxy process.  Never returns. */
 static void __attribute__((noreturn))
-proxy_main(struct nbd_session *s, int plain_fd, int ready_fd,
+proxy_main(struct nbd_conn *c, int plain_fd, int ready_fd,
 	   const struct datapath_opts *o)
 {
 	struct nbd_log l = { .to_stderr = o->nofork_log_stderr,
 			     .ident = o->ident ? o->ident : "nbd",
 			     .role = "proxy" };
-	int fds[3] = { s->conn.fd, plain_fd, ready_fd };
+	int fds[3] = { c->fd, plain_fd, ready_fd };
 	struct pump_stats st = { 0, 0 };
 	struct nbd_err e = { "" };
 	char desc[128];
@@ -194,25 +196,25 @@ proxy_main(struct nbd_session *s, int plain_fd, int ready_fd,
 		err_errno(&e, errno, "cannot set up the TLS proxy's files");
 		goto fail;
 	}
-	gnutls_transport_set_int(s->conn.tls, fds[0]);
+	gnutls_transport_set_int(c->tls, fds[0]);
 	if (!l.to_stderr)
 		openlog("nbd-client", LOG_PID | LOG_NDELAY, LOG_DAEMON);
 	if (proxy_harden(o, &l, &e) < 0)
 		goto fail;
-	tls_describe(s->conn.tls, desc, sizeof(desc));
+	tls_describe(c->tls, desc, sizeof(desc));
 	nbd_log(&l, LOG_INFO, "started for %s (%s)",
-	     s->conn.peer ? s->conn.peer : "the server", desc);
+	     c->peer ? c->peer : "the server", desc);
 	ready_send(fds[2], NULL);
 	close(fds[2]);
 
-	r = pump_run(s->conn.tls, fds[0], fds[1], &st, &e);
+	r = pump_run(c->tls, fds[0], fds[1], &st, &e);
 	if (r < 0)
 		nbd_log(&l, LOG_ERR, "stopped: %s; %llu bytes to the server, %llu to the kernel",
 		     e.msg, st.to_server, st.to_kernel);
 	else
 		nbd_log(&l, LOG_INFO, "stopped: connection closed; %llu bytes to the server, %llu to the kernel",
 		     st.to_server, st.to_kernel);
-	conn_release(&s->conn);	/* GnuTLS memory; pump_run said goodbye */
+	conn_release(c);	/* GnuTLS memory; pump_run said goodbye */
 	_exit(r < 0 ? 1 : 0);
 fail:
 	nbd_log(&l, LOG_ERR, "%s", e.msg);
@@ -222,23 +224,58 @@ fail:
 
 /* ---- the parent's side ---- */
 
+static int reap_status(int ws)
+{
+	return WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+}
+
 static int reap(pid_t pid)
 {
 	int ws = 0;
 
 	while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
 		;
-	return WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+	return reap_status(ws);
 }
 
-/* Wait for the proxy's "ready" (or its error). */
-static int ready_wait(int fd, pid_t pid, struct nbd_err *e)
+/* Give up on a proxy that does not start: it is our child, kill it. */
+static int ready_fail(pid_t pid, bool kill_it, struct nbd_err *e)
 {
+	int st;
+
+	if (kill_it)
+		kill(pid, SIGKILL);
+	st = reap(pid);
+	if (kill_it)
+		return -1;
+	return err_set(e, "the TLS proxy exited while starting (status %d)",
+		       st);
+}
+
+/* Wait for the proxy's "ready" (or its error), within a deadline. */
+static int ready_wait(int fd, pid_t pid, int stop_fd, struct nbd_err *e)
+{
+	struct deadline dl = deadline_in(DATAPATH_READY_TIMEOUT_MS);
+	struct pollfd p[2] = { { .fd = fd, .events = POLLIN },
+			       { .fd = stop_fd, .events = POLLIN } };
 	char buf[NBD_ERR_MAX + 1];
 	size_t got = 0;
 	ssize_t n;
 
 	while (got < sizeof(buf) - 1) {
+		int r = poll(p, stop_fd >= 0 ? 2 : 1, deadline_left_ms(dl));
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r == 0) {
+			err_set(e, "the TLS proxy did not start within %d s",
+				DATAPATH_READY_TIMEOUT_MS / 1000);
+			return ready_fail(pid, true, e);
+		}
+		if (stop_fd >= 0 && p[1].revents) {
+			err_set(e, "stopped while the TLS proxy was starting");
+			return ready_fail(pid, true, e);
+		}
 		n = read(fd, buf + got, sizeof(buf) - 1 - got);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -253,11 +290,10 @@ static int ready_wait(int fd, pid_t pid, struct nbd_err *e)
 		reap(pid);
 		return err_set(e, "the TLS proxy could not start: %s", buf + 1);
 	}
-	return err_set(e, "the TLS proxy exited while starting (status %d)",
-		       reap(pid));
+	return ready_fail(pid, false, e);
 }
 
-static int open_proxy(struct nbd_session *s, const struct datapath_opts *o,
+static int open_proxy(struct nbd_conn *c, const struct datapath_opts *o,
 		      struct datapath *dp, struct nbd_err *e)
 {
 	int sp[2], rp[2];
@@ -277,19 +313,19 @@ static int open_proxy(struct nbd_session *s, const struct datapath_opts *o,
 	if (pid == 0) {
 		close(sp[0]);
 		close(rp[0]);
-		proxy_main(s, sp[1], rp[1], o);
+		proxy_main(c, sp[1], rp[1], o);
 	}
 	close(sp[1]);
 	close(rp[1]);
-	if (ready_wait(rp[0], pid, e) < 0) {
+	if (ready_wait(rp[0], pid, c->stop_fd, e) < 0) {
 		close(rp[0]);
 		close(sp[0]);
 		return -1;
 	}
 	close(rp[0]);
 	/* the proxy owns the TLS connection now: forget our copy, silently */
-	close(s->conn.fd);
-	conn_release(&s->conn);
+	close(c->fd);
+	conn_release(c);
 	dp->kind = DATAPATH_PROXY;
 	dp->kernel_fd = sp[0];
 	dp->proxy_pid = pid;
@@ -303,56 +339,78 @@ fail_sp:
 	return -1;
 }
 
-static int open_plain(struct nbd_session *s, struct datapath *dp,
+static int open_plain(struct nbd_conn *c, struct datapath *dp,
 		      struct nbd_err *e)
 {
-	int fd = s->conn.fd, fl = fcntl(fd, F_GETFL);
+	int fd = c->fd, fl = fcntl(fd, F_GETFL);
 
 	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0)
 		return err_errno(e, errno, "cannot make the socket blocking for the kernel");
-	conn_release(&s->conn);
+	conn_release(c);
 	dp->kind = DATAPATH_PLAIN;
 	dp->kernel_fd = fd;
 	dp->proxy_pid = -1;
 	return 0;
 }
 
-int datapath_open(struct nbd_session *s, const struct datapath_opts *o,
+int datapath_open(struct nbd_conn *c, const struct datapath_opts *o,
 		  struct datapath *dp, struct nbd_err *e)
 {
 	dp->kernel_fd = -1;
+	dp->watch_fd = -1;
 	dp->proxy_pid = -1;
-	if (s->conn.fd < 0)
+	if (c->fd < 0)
 		return err_set(e, "no connection to hand to the kernel");
-	if (s->conn.tls)
-		return open_proxy(s, o, dp, e);
-	return open_plain(s, dp, e);
+	if (c->tls)
+		return open_proxy(c, o, dp, e);
+	return open_plain(c, dp, e);
 }
 
 void datapath_handed_over(struct datapath *dp)
 {
-	if (dp->kernel_fd >= 0)
-		close(dp->kernel_fd);
+	/* Keep our copy of the kernel's socket: its state is the link's.
+	 * The kernel shuts it down when it marks the link dead, whatever
+	 * killed it: the server, a TLS proxy that died, a request timeout. */
+	dp->watch_fd = dp->kernel_fd;
 	dp->kernel_fd = -1;
 }
 
-int datapath_wait(struct datapath *dp, int *status)
+short datapath_watch_events(const struct datapath *dp)
 {
-	int ws;
+	(void)dp;
+	return 0;	/* POLLHUP and POLLERR are always reported */
+}
+
+int datapath_alive(const struct datapath *dp)
+{
+	struct pollfd p = { .fd = dp->watch_fd,
+			    .events = datapath_watch_events(dp) };
+
+	if (dp->watch_fd < 0)
+		return 0;
+	return poll(&p, 1, 0) == 0;
+}
+
+void datapath_close(struct datapath *dp, int *status)
+{
+	bool handed_over = dp->watch_fd >= 0;
+	int ws, st = 0;
 	pid_t r;
 
+	if (dp->kernel_fd >= 0)
+		close(dp->kernel_fd);
+	if (dp->watch_fd >= 0)
+		close(dp->watch_fd);
+	dp->kernel_fd = -1;
+	dp->watch_fd = -1;
+	if (dp->proxy_pid > 0) {
+		do
+			r = waitpid(dp->proxy_pid, &ws,
+				    handed_over ? WNOHANG : 0);
+		while (r < 0 && errno == EINTR);
+		st = r > 0 ? reap_status(ws) : r == 0 ? -1 : 0;
+		dp->proxy_pid = -1;
+	}
 	if (status)
-		*status = 0;
-	datapath_handed_over(dp);
-	if (dp->proxy_pid <= 0)
-		return 0;
-	do
-		r = waitpid(dp->proxy_pid, &ws, 0);
-	while (r < 0 && errno == EINTR);
-	if (r < 0)
-		return -1;
-	dp->proxy_pid = -1;
-	if (status)
-		*status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
-	return 0;
+		*status = st;
 }

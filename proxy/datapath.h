@@ -12,8 +12,8 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "conn.h"
 #include "err.h"
-#include "nego.h"
 
 enum datapath_kind {
 	DATAPATH_PLAIN,
@@ -29,30 +29,44 @@ struct datapath_opts {
 
 struct datapath {
 	enum datapath_kind kind;
-	int kernel_fd;		/* what NBD_SET_SOCK / NBD_SOCK_FD gets */
+	int kernel_fd;		/* what NBD_SET_SOCK / NBD_SOCK_FD gets, until
+				 * handed over; -1 after */
+	int watch_fd;		/* after hand-over: our copy of the kernel's
+				 * socket, to poll (datapath_watch_events);
+				 * -1 = none */
 	pid_t proxy_pid;	/* DATAPATH_PROXY only, else -1 */
 };
 
+/* How long a new proxy may take to say it is ready. */
+#define DATAPATH_READY_TIMEOUT_MS 10000
+
 /*
- * Turn a negotiated session into the fd the kernel gets.  Plaintext: the
+ * Turn a negotiated connection into the fd the kernel gets.  Plaintext: the
  * socket itself, made blocking again.  TLS: a socketpair, with a proxy
- * process on the other end; datapath_open returns once the proxy is set up
- * (or with its set-up error).  The proxy always tries mlockall and
- * oom_score_adj -1000; a failure is logged, and only a failed mlockall with
- * o->swap is fatal.  On success the session's conn no longer owns a socket
- * or TLS state (nego_close(s) is still needed for the rest); on failure s is
- * untouched.
+ * process (our child) on the other end; datapath_open returns once the
+ * proxy is set up (or with its set-up error, or after
+ * DATAPATH_READY_TIMEOUT_MS, or when c->stop_fd fires).  The proxy always
+ * tries mlockall and oom_score_adj -1000; a failure is logged, and only a
+ * failed mlockall with o->swap is fatal.  On success c no longer owns a
+ * socket or TLS state; on failure c is untouched.
  */
-int datapath_open(struct nbd_session *s, const struct datapath_opts *o,
+int datapath_open(struct nbd_conn *c, const struct datapath_opts *o,
 		  struct datapath *dp, struct nbd_err *e);
-/* After the kernel holds kernel_fd: close our copy. */
+/* After the kernel holds kernel_fd: keep our copy to watch it. */
 void datapath_handed_over(struct datapath *dp);
+/* The events to poll watch_fd for; any of them, or POLLHUP/POLLERR, means
+ * the kernel's socket was shut down or its peer is gone: the link died,
+ * plaintext and TLS alike. */
+short datapath_watch_events(const struct datapath *dp);
+/* 1 alive, 0 dead.  Asks the data path itself, never a pid number. */
+int datapath_alive(const struct datapath *dp);
 /*
- * Close our copy of kernel_fd if still held (the proxy then sees EOF, sends
- * close_notify and exits), and wait for the proxy to exit.  *status (may be
- * NULL) gets its exit code: 0 clean, 1 error, 128+N killed by signal N;
- * always 0 for DATAPATH_PLAIN.  Returns -1 with errno set if waitpid fails.
+ * Close everything we hold (the proxy then sees EOF, sends close_notify and
+ * exits) and reap the proxy: wait for it if it was never handed over, else
+ * only if it has already exited.  *status (may be NULL) gets its exit code:
+ * 0 clean, 1 error, 128+N killed by signal N, -1 still running; 0 for
+ * DATAPATH_PLAIN.
  */
-int datapath_wait(struct datapath *dp, int *status);
+void datapath_close(struct datapath *dp, int *status);
 
 #endif

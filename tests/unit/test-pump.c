@@ -556,7 +556,7 @@ static void test_datapath_plain(void)
 	set_nonblock(sp[0]);
 	s.conn.fd = sp[0];
 	s.conn.peer = strdup("plain-test");
-	is_int(datapath_open(&s, &o, &dp, &e), 0, "plain: datapath_open (%s)",
+	is_int(datapath_open(&s.conn, &o, &dp, &e), 0, "plain: datapath_open (%s)",
 	       e.msg);
 	is_int(dp.kind, DATAPATH_PLAIN, "plain: kind PLAIN");
 	is_int(dp.kernel_fd, sp[0], "plain: the kernel gets the socket itself");
@@ -565,10 +565,16 @@ static void test_datapath_plain(void)
 	ok(write(dp.kernel_fd, "ping", 4) == 4 && read(sp[1], buf, 4) == 4 &&
 	   !memcmp(buf, "ping", 4), "plain: bytes flow");
 	datapath_handed_over(&dp);
-	ok(dp.kernel_fd == -1 && !fd_is_open(sp[0]), "plain: handed over, our copy closed");
-	ok(datapath_wait(&dp, &status) == 0 && status == 0, "plain: wait is a no-op");
-	nego_close(&s);
+	ok(dp.kernel_fd == -1 && dp.watch_fd == sp[0] && fd_is_open(sp[0]),
+	   "plain: handed over, our copy kept to watch the link");
+	is_int(datapath_alive(&dp), 1, "plain: alive while the peer is there");
 	close(sp[1]);
+	is_int(datapath_alive(&dp), 0, "plain: dead once the peer closed");
+	status = -1;
+	datapath_close(&dp, &status);
+	ok(status == 0 && dp.watch_fd == -1 && !fd_is_open(sp[0]),
+	   "plain: close releases the socket");
+	nego_close(&s);
 	alarm(0);
 }
 
@@ -647,7 +653,7 @@ static void test_datapath_proxy(const gnutls_datum_t *key, bool kill_server)
 	close(f.kern[0]);
 	close(f.kern[1]);
 	fflush(stdout);
-	is_int(datapath_open(&s, &o, &dp, &e), 0, "%s: datapath_open (%s)",
+	is_int(datapath_open(&s.conn, &o, &dp, &e), 0, "%s: datapath_open (%s)",
 	       tag, e.msg);
 	is_int(dp.kind, DATAPATH_PROXY, "%s: kind PROXY", tag);
 	ok(dp.proxy_pid > 0, "%s: proxy pid %d", tag, (int)dp.proxy_pid);
@@ -668,7 +674,8 @@ static void test_datapath_proxy(const gnutls_datum_t *key, bool kill_server)
 		kill(f.srv_pid, SIGKILL);
 		is_int(drain(dp.kernel_fd, false), 0, "%s: kernel side sees EOF", tag);
 	}
-	ok(datapath_wait(&dp, &status) == 0, "%s: datapath_wait", tag);
+	datapath_close(&dp, &status);
+	ok(dp.proxy_pid == -1 && dp.kernel_fd == -1, "%s: datapath_close", tag);
 	is_int(status, kill_server ? 1 : 0, "%s: proxy exit status", tag);
 	srv_collect(&f, &sr);
 	if (!kill_server)

@@ -1,0 +1,334 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The pipeline: connect -> negotiate -> data path -> kernel, for the first
+ * attach (device_attach) and for every reconnect (device_reconnect).
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "device.h"
+#include "devname.h"
+#include "kernel.h"
+#include "nego.h"
+#include "proto.h"
+#include "transmit.h"
+
+int device_init(struct nbd_device *d, const struct nbd_config *cfg,
+		struct nbd_err *e)
+{
+	memset(d, 0, sizeof(*d));
+	d->cfg = cfg;
+	d->devfd = -1;
+	d->index = -1;
+	d->stop_fd = -1;
+	d->log.role = "monitor";
+	d->log.ident = d->name;
+	d->log.to_stderr = cfg->nofork;
+	if (cfg->device) {
+		d->index = nbd_dev_index(cfg->device, e);
+		if (d->index < 0)
+			return -1;
+		snprintf(d->name, sizeof(d->name), "%s",
+			 nbd_dev_basename(cfg->device));
+	} else {
+		snprintf(d->name, sizeof(d->name), "nbd");
+	}
+	d->ident = attach_identifier(cfg);
+	if (!d->ident)
+		return err_set(e, "out of memory");
+	return 0;
+}
+
+void device_warn(const struct nbd_device *d, const char *fmt, ...)
+{
+	char msg[NBD_ERR_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (d->resident)
+		nbd_log(&d->log, LOG_WARNING, "%s", msg);
+	else
+		fprintf(stderr, "nbd-client: warning: %s\n", msg);
+}
+
+static void shape_of(const struct nbd_export *x, struct export_shape *sh)
+{
+	sh->size = x->size;
+	sh->tflags = x->tflags;
+	sh->have_block_size = x->have_block_size;
+	sh->min_block = x->have_block_size ? x->min_block : 0;
+	sh->pref_block = x->have_block_size ? x->pref_block : 0;
+	sh->max_block = x->have_block_size ? x->max_block : 0;
+}
+
+/* The export a link found must be the one the device was attached with. */
+static int same_shape(const struct export_shape *a,
+		      const struct export_shape *b, struct nbd_err *e)
+{
+	if (a->size != b->size)
+		return err_set(e, "the export's size changed from %llu to %llu bytes",
+			       (unsigned long long)a->size,
+			       (unsigned long long)b->size);
+	if (a->tflags != b->tflags)
+		return err_set(e, "the export's transmission flags changed from 0x%04x to 0x%04x",
+			       a->tflags, b->tflags);
+	if (a->min_block != b->min_block || a->pref_block != b->pref_block ||
+	    a->max_block != b->max_block)
+		return err_set(e, "the export's block sizes changed from %u/%u/%u to %u/%u/%u (minimum/preferred/maximum)",
+			       a->min_block, a->pref_block, a->max_block,
+			       b->min_block, b->pref_block, b->max_block);
+	return 0;
+}
+
+/* -P: no negotiation at all, the server must already be in transmission. */
+static int preinit_conn(struct nbd_device *d, struct nbd_session *s,
+			struct nbd_err *e)
+{
+	conn_begin_negotiation(&s->conn);
+	if (conn_connect(&s->conn, d->cfg, e) < 0)
+		return -1;
+	s->export.size = d->cfg->size;
+	s->export.tflags = NBD_FLAG_HAS_FLAGS;
+	s->export.have_export = true;
+	return 0;
+}
+
+/*
+ * Steps 1 to 3 for link k: connect, negotiate, open the data path.  The
+ * first negotiation sets the shape the others must match.  On success the
+ * link is LINK_READY; on failure it is LINK_EMPTY and the server was told.
+ */
+static int link_open(struct nbd_device *d, unsigned int k, bool first,
+		     struct nbd_err *e)
+{
+	struct datapath_opts o = { .nofork_log_stderr = d->cfg->nofork,
+				   .swap = d->cfg->swap,
+				   .ident = d->name };
+	struct nbd_session s;
+	struct export_shape sh;
+	int r = -1;
+
+	nego_init(&s, d->cfg);
+	s.conn.stop_fd = d->stop_fd;
+	if ((d->cfg->preinit ? preinit_conn(d, &s, e)
+			     : nego_connect(&s, d->cfg, e)) < 0)
+		goto out;
+	shape_of(&s.export, &sh);
+	if (first) {
+		d->shape = sh;
+	} else if (same_shape(&d->shape, &sh, e) < 0) {
+		r = DEVICE_EXPORT_CHANGED;
+		goto out;
+	}
+	if (datapath_open(&s.conn, &o, &d->link[k].dp, e) < 0)
+		goto out;
+	d->link[k].state = LINK_READY;
+	r = 0;
+out:
+	if (r < 0 && s.in_transmission && s.conn.fd >= 0)
+		transmit_disc(&s.conn);
+	nego_close(&s);
+	return r;
+}
+
+/* Undo link_open, or forget a handed-over link. */
+static void link_close(struct nbd_device *d, unsigned int k)
+{
+	struct link *l = &d->link[k];
+
+	if (l->state == LINK_READY && !d->cfg->preinit)
+		transmit_disc_fd(l->dp.kernel_fd);
+	if (l->state == LINK_READY || l->state == LINK_ATTACHED)
+		datapath_close(&l->dp, NULL);
+	l->state = LINK_EMPTY;
+}
+
+static void close_ready_links(struct nbd_device *d)
+{
+	unsigned int k;
+
+	for (k = 0; k < d->n; k++)
+		if (d->link[k].state == LINK_READY)
+			link_close(d, k);
+}
+
+/* -C N: only if the server says it is safe (NBD_FLAG_CAN_MULTI_CONN). */
+static unsigned int wanted_links(struct nbd_device *d)
+{
+	if (d->cfg->connections <= 1)
+		return 1;
+	if (!(d->shape.tflags & NBD_FLAG_CAN_MULTI_CONN)) {
+		device_warn(d, "the server does not allow multiple connections (no NBD_FLAG_CAN_MULTI_CONN); using 1");
+		return 1;
+	}
+	return d->cfg->connections;
+}
+
+static int open_links(struct nbd_device *d, struct nbd_err *e)
+{
+	struct nbd_export x = { 0 };
+	unsigned int k, n;
+
+	d->n = 1;
+	if (link_open(d, 0, true, e) < 0)
+		return -1;
+	n = wanted_links(d);
+	for (k = 1; k < n; k++) {
+		d->n = k + 1;
+		if (link_open(d, k, false, e) < 0)
+			return err_prefix(e, "connection %u", k + 1);
+	}
+	x.size = d->shape.size;
+	x.tflags = d->shape.tflags;
+	x.have_block_size = d->shape.have_block_size;
+	x.min_block = d->shape.min_block;
+	x.pref_block = d->shape.pref_block;
+	x.max_block = d->shape.max_block;
+	return attach_params(d->cfg, &x, &d->p, e);
+}
+
+/* Netlink unless -nonetlink; fall back to ioctl when the family is absent
+ * and nothing needs netlink. */
+static int open_kernel(struct nbd_device *d, struct nbd_err *e)
+{
+	int r;
+
+	if (d->cfg->nonetlink)
+		return 0;
+	r = nbd_nl_open(&d->nl, e);
+	if (r != NBD_NL_NOFAMILY)
+		return r;
+	d->nl = NULL;
+	if (!d->cfg->device || d->n > 1 || d->cfg->identifier ||
+	    d->cfg->persist)
+		return -1;
+	device_warn(d, "%s; using the ioctl interface", e->msg);
+	return 0;
+}
+
+static void fill_attach(const struct nbd_device *d, int *fds,
+			struct nbd_attach *k)
+{
+	const struct nbd_config *cfg = d->cfg;
+	unsigned int i;
+
+	memset(k, 0, sizeof(*k));
+	for (i = 0; i < d->n; i++)
+		fds[i] = d->link[i].dp.kernel_fd;
+	k->index = d->index;
+	k->size = d->p.size;
+	k->block_size = d->p.block_size;
+	k->server_flags = d->p.flags;
+	/* with -persist, requests in flight on a dead connection are sent
+	 * again when they time out: there must be a timeout */
+	k->timeout = cfg->timeout ? cfg->timeout
+		     : cfg->persist ? NBD_PERSIST_REQ_TIMEOUT
+				    : 0;
+	k->dead_timeout = cfg->dead_timeout ? cfg->dead_timeout
+			  : cfg->persist    ? NBD_PERSIST_DEAD_TIMEOUT
+					    : 0;
+	k->fds = fds;
+	k->nfds = d->n;
+	k->identifier = d->ident;
+}
+
+static int kernel_connect(struct nbd_device *d, struct nbd_err *e)
+{
+	int fds[DEVICE_MAX_LINKS];
+	struct nbd_attach k;
+
+	fill_attach(d, fds, &k);
+	if (!d->nl)
+		return nbd_ioctl_setup(d->cfg->device, &k, &d->devfd, e);
+	/* before CONNECT: a link that dies at once is still reported */
+	if (d->cfg->persist && nbd_nl_subscribe_link_dead(d->nl, e) < 0)
+		return -1;
+	return nbd_nl_connect(d->nl, &k, &d->index, e);
+}
+
+static void handed_over(struct nbd_device *d, unsigned int k)
+{
+	datapath_handed_over(&d->link[k].dp);
+	d->link[k].state = LINK_ATTACHED;
+}
+
+int device_attach(struct nbd_device *d, struct nbd_err *e)
+{
+	unsigned int k;
+
+	if (open_links(d, e) < 0 || open_kernel(d, e) < 0 ||
+	    kernel_connect(d, e) < 0) {
+		close_ready_links(d);
+		return -1;
+	}
+	for (k = 0; k < d->n; k++)
+		handed_over(d, k);
+	snprintf(d->name, sizeof(d->name), "nbd%d", d->index);
+	return 0;
+}
+
+int device_reconnect(struct nbd_device *d, unsigned int k, struct nbd_err *e)
+{
+	int r;
+
+	if (!d->nl)
+		return err_set(e, "reconnecting needs the netlink interface");
+	r = link_open(d, k, false, e);
+	if (r < 0)
+		return r;
+	/*
+	 * The kernel puts the socket in the first slot it marked dead, and
+	 * silently drops it if there is none: a link is only reconnected
+	 * once its old socket was shut down by the kernel (the monitor
+	 * waits for that), so there is one.
+	 */
+	if (nbd_nl_reconfigure(d->nl, d->index, &d->link[k].dp.kernel_fd, 1,
+			       0, 0, e) < 0) {
+		link_close(d, k);
+		d->link[k].state = LINK_DEAD;
+		return -1;
+	}
+	handed_over(d, k);
+	return 0;
+}
+
+void device_link_dead(struct nbd_device *d, unsigned int k)
+{
+	link_close(d, k);
+	d->link[k].state = LINK_DEAD;
+}
+
+int device_connected(struct nbd_device *d)
+{
+	struct nbd_dev_status st;
+	struct nbd_err e;
+	size_t n = 0;
+
+	if (nbd_nl_status(d->nl, d->index, &st, 1, &n, &e) < 0) {
+		nbd_log(&d->log, LOG_WARNING, "%s", e.msg);
+		return -1;
+	}
+	return n == 1 && st.connected;
+}
+
+void device_close(struct nbd_device *d)
+{
+	unsigned int k;
+
+	for (k = 0; k < d->n; k++)
+		link_close(d, k);
+	if (d->nl)
+		nbd_nl_close(d->nl);
+	if (d->devfd >= 0)
+		close(d->devfd);
+	d->nl = NULL;
+	d->devfd = -1;
+	free(d->ident);
+	d->ident = NULL;
+}

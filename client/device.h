@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * One nbd device and the connections ("links") that feed it: the single
+ * pipeline that both the first attach and every reconnect go through.
+ *
+ *   connect -> negotiate -> data path -> kernel
+ *
+ * differing only in the last step (NBD_CMD_CONNECT / the ioctls for the
+ * first attach, NBD_CMD_RECONFIGURE for a reconnect) and in the checks
+ * against the first negotiation: a reconnect must find the same export
+ * (size, flags, block sizes), else it is refused.
+ *
+ * Each link has one owner, its struct link, which knows its state and holds
+ * its data path; the data path itself says whether it is still alive.
+ * Every failure tears down what was built: no half-attached device, no
+ * orphan proxy, NBD_CMD_DISC to a server that reached transmission.
+ */
+#ifndef NBDC_DEVICE_H
+#define NBDC_DEVICE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "attach.h"
+#include "config.h"
+#include "datapath.h"
+#include "err.h"
+#include "log.h"
+
+#define DEVICE_MAX_LINKS 64
+
+enum link_state {
+	LINK_EMPTY,		/* nothing held */
+	LINK_READY,		/* negotiated, data path open, not yet given
+				 * to the kernel */
+	LINK_ATTACHED,		/* the kernel holds it */
+	LINK_DEAD,		/* it died; waiting to be reconnected */
+};
+
+struct link {
+	enum link_state state;
+	struct datapath dp;
+	int64_t retry_at_ms;	/* LINK_DEAD: next reconnect attempt */
+	int backoff_s;		/* LINK_DEAD: the next delay */
+};
+
+/* What a reconnect must find again. */
+struct export_shape {
+	uint64_t size;
+	uint16_t tflags;
+	bool have_block_size;
+	uint32_t min_block, pref_block, max_block;
+};
+
+struct nbd_device {
+	const struct nbd_config *cfg;
+	struct export_shape shape;	/* from the first negotiation */
+	struct attach_params p;
+	struct nbd_nl *nl;		/* NULL: the ioctl interface */
+	int devfd;			/* ioctl interface: the open device */
+	int index;			/* -1 until known */
+	char *ident;			/* backend identifier */
+	char name[32];			/* "nbd0", for log lines */
+	struct link link[DEVICE_MAX_LINKS];
+	unsigned int n;			/* links in use */
+	int stop_fd;			/* readable = stop; -1 = none */
+	bool resident;			/* log (syslog/-n), not stderr */
+	struct nbd_log log;
+};
+
+/* Returned by device_reconnect when the export is not the one attached. */
+#define DEVICE_EXPORT_CHANGED (-2)
+
+int device_init(struct nbd_device *d, const struct nbd_config *cfg,
+		struct nbd_err *e);
+/* Negotiate every link, open their data paths and attach the device.  On
+ * failure nothing is left: every link torn down, the kernel untouched. */
+int device_attach(struct nbd_device *d, struct nbd_err *e);
+/* Negotiate link k again and hand it to the kernel (RECONFIGURE).  -1: try
+ * again later; DEVICE_EXPORT_CHANGED: never. */
+int device_reconnect(struct nbd_device *d, unsigned int k, struct nbd_err *e);
+/* Link k died: release what it held, mark it LINK_DEAD. */
+void device_link_dead(struct nbd_device *d, unsigned int k);
+/* 1 the kernel says connected, 0 not, -1 cannot tell (logged). */
+int device_connected(struct nbd_device *d);
+/* A warning: stderr while attaching, the log once resident. */
+void device_warn(const struct nbd_device *d, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Release everything held; handed-over links stay with the kernel. */
+void device_close(struct nbd_device *d);
+
+#endif
