@@ -173,6 +173,15 @@ static void become_resident(struct nbd_device *d, int *verdict_fd)
 			strerror(errno));
 }
 
+static void print_warnings(struct nbd_device *d)
+{
+	unsigned int i;
+
+	for (i = 0; i < d->nwarnings; i++)
+		fprintf(stderr, "nbd-client: warning: %s\n", d->warnings[i]);
+	d->nwarnings = 0;
+}
+
 /* The pipeline, then residence if needed.  Returns the exit status's
  * sign as attach_run does. */
 static int run_device(const struct nbd_config *cfg, bool resident,
@@ -187,7 +196,9 @@ static int run_device(const struct nbd_config *cfg, bool resident,
 		goto out;
 	if (cfg->swap && cfg->tls.enabled)
 		device_warn(&d, "swap over TLS goes through a userspace proxy; it is mlocked, but heavy memory pressure can still stall it");
-	if (device_attach(&d, e) < 0)
+	r = device_attach(&d, e);
+	print_warnings(&d);
+	if (r < 0)
 		goto out;
 	printf("Connected /dev/nbd%d\n", d.index);
 	r = 0;

@@ -76,7 +76,14 @@ int conn_wait(struct nbd_conn *c, short events, struct nbd_err *e)
 
 		if (left == 0)
 			return timed_out(c, e);
+		if (c->gone && (left < 0 || left > NBD_GONE_CHECK_MS))
+			left = NBD_GONE_CHECK_MS;
 		r = poll(p, c->stop_fd >= 0 ? 2 : 1, left);
+		if (r == 0 && c->gone && c->gone(c->gone_arg)) {
+			c->stopped = true;
+			return err_set(e, "stopped talking to %s: no longer needed",
+				       c->peer);
+		}
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
@@ -398,10 +405,12 @@ void conn_close(struct nbd_conn *c)
 
 void conn_release(struct nbd_conn *c)
 {
-	int timeout_ms = c->timeout_ms, stop_fd = c->stop_fd;
+	struct nbd_conn keep = *c;
 
 	free_tls(c);
 	free(c->peer);
-	conn_init(c, timeout_ms);
-	c->stop_fd = stop_fd;
+	conn_init(c, keep.timeout_ms);
+	c->stop_fd = keep.stop_fd;
+	c->gone = keep.gone;
+	c->gone_arg = keep.gone_arg;
 }

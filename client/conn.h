@@ -28,13 +28,18 @@ struct nbd_conn {
 	struct deadline op;	/* the current operation's */
 	struct deadline all;	/* the whole negotiation's */
 	int stop_fd;		/* readable = stop now; -1 = none */
-	bool stopped;		/* a wait ended because of stop_fd */
+	bool stopped;		/* a wait ended because of stop_fd or gone */
+	/* Asked every NBD_GONE_CHECK_MS while waiting: nonzero = what this
+	 * connection was for is gone (the device was disconnected). */
+	int (*gone)(void *arg);
+	void *gone_arg;
 	char *peer;		/* "host:port" or socket path, for messages */
 };
 
 #define NBD_DEFAULT_TIMEOUT_MS 30000
 /* The whole negotiation may take this many operation timeouts. */
 #define NBD_NEGOTIATION_TIMEOUTS 3
+#define NBD_GONE_CHECK_MS 500
 /* Saying goodbye (NBD_OPT_ABORT, NBD_CMD_DISC) never waits longer. */
 #define NBD_GOODBYE_TIMEOUT_MS 1000
 

@@ -43,7 +43,7 @@ int device_init(struct nbd_device *d, const struct nbd_config *cfg,
 	return 0;
 }
 
-void device_warn(const struct nbd_device *d, const char *fmt, ...)
+void device_warn(struct nbd_device *d, const char *fmt, ...)
 {
 	char msg[NBD_ERR_MAX];
 	va_list ap;
@@ -53,8 +53,8 @@ void device_warn(const struct nbd_device *d, const char *fmt, ...)
 	va_end(ap);
 	if (d->resident)
 		nbd_log(&d->log, LOG_WARNING, "%s", msg);
-	else
-		fprintf(stderr, "nbd-client: warning: %s\n", msg);
+	else if (d->nwarnings < DEVICE_MAX_WARNINGS)
+		memcpy(d->warnings[d->nwarnings++], msg, sizeof(msg));
 }
 
 static void shape_of(const struct nbd_export *x, struct export_shape *sh)
@@ -84,6 +84,11 @@ static int same_shape(const struct export_shape *a,
 			       a->min_block, a->pref_block, a->max_block,
 			       b->min_block, b->pref_block, b->max_block);
 	return 0;
+}
+
+static int device_gone(void *arg)
+{
+	return device_connected(arg) == 0;
 }
 
 /* -P: no negotiation at all, the server must already be in transmission. */
@@ -116,6 +121,11 @@ static int link_open(struct nbd_device *d, unsigned int k, bool first,
 
 	nego_init(&s, d->cfg);
 	s.conn.stop_fd = d->stop_fd;
+	if (d->attached) {
+		/* a reconnect: -d must not wait for it */
+		s.conn.gone = device_gone;
+		s.conn.gone_arg = d;
+	}
 	if ((d->cfg->preinit ? preinit_conn(d, &s, e)
 			     : nego_connect(&s, d->cfg, e)) < 0)
 		goto out;
@@ -269,6 +279,7 @@ int device_attach(struct nbd_device *d, struct nbd_err *e)
 	}
 	for (k = 0; k < d->n; k++)
 		handed_over(d, k);
+	d->attached = true;
 	snprintf(d->name, sizeof(d->name), "nbd%d", d->index);
 	return 0;
 }

@@ -28,6 +28,7 @@
 #include "log.h"
 
 #define DEVICE_MAX_LINKS 64
+#define DEVICE_MAX_WARNINGS 4
 
 enum link_state {
 	LINK_EMPTY,		/* nothing held */
@@ -64,8 +65,12 @@ struct nbd_device {
 	struct link link[DEVICE_MAX_LINKS];
 	unsigned int n;			/* links in use */
 	int stop_fd;			/* readable = stop; -1 = none */
-	bool resident;			/* log (syslog/-n), not stderr */
+	bool attached;			/* the kernel has the device */
+	bool resident;			/* warnings go to the log */
 	struct nbd_log log;
+	/* warnings while attaching, for the command to print */
+	char warnings[DEVICE_MAX_WARNINGS][NBD_ERR_MAX];
+	unsigned int nwarnings;
 };
 
 /* Returned by device_reconnect when the export is not the one attached. */
@@ -83,8 +88,8 @@ int device_reconnect(struct nbd_device *d, unsigned int k, struct nbd_err *e);
 void device_link_dead(struct nbd_device *d, unsigned int k);
 /* 1 the kernel says connected, 0 not, -1 cannot tell (logged). */
 int device_connected(struct nbd_device *d);
-/* A warning: stderr while attaching, the log once resident. */
-void device_warn(const struct nbd_device *d, const char *fmt, ...)
+/* A warning: kept in d->warnings while attaching, logged once resident. */
+void device_warn(struct nbd_device *d, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* Release everything held; handed-over links stay with the kernel. */
 void device_close(struct nbd_device *d);

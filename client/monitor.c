@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "deadline.h"
@@ -153,6 +154,9 @@ static int monitor_round(struct nbd_device *d, int *st)
 	}
 	if (poll(p, n, next_wait_ms(d)) < 0 && errno != EINTR)
 		return *st = 1;
+	/* proxies whose links were closed before they had quite exited */
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
 	if (p[0].revents) {
 		nbd_log(&d->log, LOG_INFO, "stopping on a signal; /dev/%s stays attached",
 			d->name);
