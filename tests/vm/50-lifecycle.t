@@ -1,0 +1,130 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# 50-lifecycle.t: every link of a -persist device is watched and
+# reconnected, on a real kernel.  One boot:
+#   - -C 2 plaintext and -C 2 TLS-PSK: the server is killed (-9) during a
+#     write and restarted; BOTH connections come back (counted in
+#     /proc/net/tcp), the write completes, later writes work, the data is
+#     byte-exact on the device and in the server's file;
+#   - TLS: kill -9 of one proxy is noticed and that link reconnects;
+#   - the export grows while the server is down: the monitor refuses it,
+#     logs why, disconnects the device and exits 1;
+#   - SIGTERM to the monitor while the server is silent in the middle of a
+#     renegotiation ends it within 2 s.
+. "$(dirname "$0")/lib.sh"
+vm_setup
+(. "$(dirname "$0")/../lib.sh" && make_pki "$VM_WORK/pki") || { echo "Bail out! cannot make certificates"; exit 1; }
+vm_add "$VM_WORK/pki/alice.psk" /pki/alice.psk
+vm_scenario <<'EOF'
+# established PORT: client-side TCP connections to PORT that are up
+established() {
+	awk -v p="$(printf ':%04X' "$1")" \
+		'$4 == "01" && substr($3, length($3) - 4) == p { n++ } END { print n + 0 }' \
+		/proc/net/tcp
+}
+proxies() { count_comm nbd-proxy; }
+# (functions, so that wait_for re-evaluates them)
+est_is() { test "$(established $1)" = "$2"; }
+proxies_are() { test "$(proxies)" = "$1"; }
+nothing_left() { test "$(count_comm nbdc)$(proxies)" = 00; }
+gone() { test ! -d /proc/$1; }
+# start_server NAME PORT ARGS...: (re)start nbdkit, pid in /run/NAME.pid
+start_server() {
+	n=$1; p=$2; shift 2
+	nbdkit -P /run/$n.pid -i 127.0.0.1 -p $p "$@" && wait_listen $p 30
+}
+stop_server() { kill -9 "$(cat /run/$1.pid)"; rm -f /run/$1.pid; }
+# wait_pid PID SECS: wait for our child PID, killing it after SECS; its
+# exit status is in $WAIT_RC
+wait_pid() {
+	( sleep $2; kill -9 $1 2>/dev/null ) &
+	_wd=$!
+	wait $1
+	WAIT_RC=$?
+	kill $_wd 2>/dev/null
+}
+elapsed_le() { awk -v a="$1" -v b="$2" -v m="$3" 'BEGIN { exit !(b - a <= m) }'; }
+
+# multi_round NAME PORT DEV SEED CLIENT-ARGS -- SERVER-ARGS
+multi_round() {
+	n=$1; p=$2; dev=$3; seed=$4; shift 4
+	cargs=""; while [ "$1" != -- ]; do cargs="$cargs $1"; shift; done; shift
+	truncate -s 64M /tmp/$n.img
+	srv="$* --filter=delay file /tmp/$n.img wdelay=10ms"
+	check "$n: server starts" start_server $n $p $srv
+	check "$n: -persist -C 2 attach" nbdc -persist -C 2 -t 5 $cargs 127.0.0.1 $p $dev
+	check_eq "$n: two connections up" "$(established $p)" 2
+	want=$(patgen -s $seed 48M | sha)
+	rm -f /tmp/dd.rc
+	( patgen -s $seed 48M | dd of=$dev bs=256k iflag=fullblock oflag=direct 2>/tmp/dd.err; echo $? >/tmp/dd.rc ) &
+	sleep 1
+	check "$n: the write is still running when the server dies" test ! -e /tmp/dd.rc
+	stop_server $n
+	diag "$n: server killed at $(uptime_s)s"
+	sleep 2
+	check "$n: server restarted" start_server $n $p $srv
+	check "$n: the write finishes" wait_for 120 test -e /tmp/dd.rc
+	check_eq "$n: the write saw no error" "$(cat /tmp/dd.rc 2>/dev/null)" 0
+	check "$n: both connections came back" wait_for 30 est_is $p 2
+	drop_caches
+	check_eq "$n: device reads back byte-exact" "$(devsha $dev 48)" "$want"
+	roundtrip "$n: after the restart" $dev $((seed + 100)) 8 48
+	check_eq "$n: server's file byte-exact" "$(dd if=/tmp/$n.img bs=1M count=48 2>/dev/null | sha)" "$want"
+}
+
+multi_round plain 10809 /dev/nbd0 41 -- 
+check "plain: -d" nbdc -d /dev/nbd0
+check "plain: the monitor exits after -d" wait_for 15 nothing_left
+stop_server plain
+
+multi_round tls 10810 /dev/nbd1 42 --psk-file /pki/alice.psk -- --tls=require --tls-psk=/pki/alice.psk
+check_eq "tls: two proxies" "$(proxies)" 2
+victim=$(grep -l '^nbd-proxy$' /proc/[0-9]*/comm | head -n 1 | cut -d/ -f3)
+kill -9 "$victim"
+diag "tls: proxy $victim killed at $(uptime_s)s"
+check "tls: the killed proxy is reaped" wait_for 20 gone "$victim"
+check "tls: a new proxy replaces it" wait_for 20 proxies_are 2
+check "tls: two connections up again" wait_for 20 est_is 10810 2
+roundtrip "tls: after the proxy was killed" /dev/nbd1 77 16
+check "tls: -d" nbdc -d /dev/nbd1
+check "tls: the monitor and the proxies exit after -d" wait_for 15 nothing_left
+stop_server tls
+
+# The export grows while the server is down.
+truncate -s 64M /tmp/size.img
+check "size: server starts" start_server size 10811 file /tmp/size.img
+nbdc -nofork -persist -t 5 127.0.0.1 10811 /dev/nbd2 >/tmp/size.out 2>/tmp/size.log &
+mpid=$!
+check "size: attached" wait_for 30 nbdc -c /dev/nbd2
+stop_server size
+truncate -s 128M /tmp/size.img
+check "size: server restarted with a 128 MiB export" start_server size 10811 file /tmp/size.img
+wait_pid $mpid 60
+check_eq "size: the monitor exits with status 1" "$WAIT_RC" 1
+check "size: it says why" grep -q "the export's size changed from 67108864 to 134217728 bytes; disconnecting /dev/nbd2 instead of reconnecting" /tmp/size.log
+[ $? = 0 ] || diag "$(cat /tmp/size.log)"
+check_rc 1 "size: the device is left disconnected" nbdc -c /dev/nbd2
+stop_server size
+
+# SIGTERM while the server is silent in the middle of a renegotiation.
+truncate -s 64M /tmp/term.img
+check "term: server starts" start_server term 10812 file /tmp/term.img
+nbdc -nofork -persist 127.0.0.1 10812 /dev/nbd3 >/tmp/term.out 2>/tmp/term.log &
+mpid=$!
+check "term: attached" wait_for 30 nbdc -c /dev/nbd3
+stop_server term
+check "term: a server that never answers NBD_OPT_GO" start_server term 10812 --filter=delay file /tmp/term.img delay-open=600
+check "term: the monitor is renegotiating" wait_for 30 est_is 10812 1
+sleep 1
+t0=$(uptime_s)
+kill -TERM $mpid
+wait_pid $mpid 10
+t1=$(uptime_s)
+diag "term: the monitor ended $(awk -v a=$t0 -v b=$t1 'BEGIN { printf "%.2f", b - a }') s after SIGTERM, status $WAIT_RC"
+check "term: the monitor ends within 2 s" elapsed_le $t0 $t1 2
+check_eq "term: exit status 0" "$WAIT_RC" 0
+check "term: it logged the stop" grep -q "stopping on a signal" /tmp/term.log
+nbdc -d /dev/nbd3 >/dev/null 2>&1
+stop_server term
+done_testing
