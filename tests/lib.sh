@@ -4,9 +4,9 @@
 #
 #   nbdc ARGS...          run the client under test ($NBDC) with a hard
 #                         timeout; sets RC, OUT, ERR (stdout/stderr text)
-#   ok COND-RC NAME       "ok N - NAME" if the previous command succeeded
 #   is GOT WANT NAME      string equality
 #   like GOT REGEX NAME   bash regex match
+#   expect_ok NAME        RC 0 and empty stderr (two assertions)
 #   expect_fail RC ERRTEXT NAME   RC and stderr exactly "nbd-client: ERRTEXT"
 #   done_testing          print the plan; exit non-zero on any failure
 #   free_port             print a free TCP port on 127.0.0.1
@@ -45,12 +45,23 @@ t_result() {
 	fi
 }
 
+# t_diag LABEL TEXT: TEXT as TAP comments; every line of a multi-line TEXT
+# (a whole stderr) gets its '#', so none can pass for a TAP line.
+t_diag() {
+	local label=$1 line
+	while IFS= read -r line; do
+		printf '#   %s%s\n' "$label" "$line"
+		label="${label//?/ }"
+	done <<<"$2"
+}
+
 is() {
 	if [ "$1" == "$2" ]; then
 		t_result 1 "$3"
 	else
 		t_result 0 "$3"
-		printf '#   got:  %s\n#   want: %s\n' "$1" "$2"
+		t_diag "got:  " "$1"
+		t_diag "want: " "$2"
 	fi
 }
 
@@ -59,7 +70,8 @@ like() {
 		t_result 1 "$3"
 	else
 		t_result 0 "$3"
-		printf '#   got:  %s\n#   want match: %s\n' "$1" "$2"
+		t_diag "got:  " "$1"
+		t_diag "want match: " "$2"
 	fi
 }
 
@@ -77,10 +89,10 @@ expect_fail() {
 	is "$ERR" "nbd-client: $2" "$3: error message"
 }
 
-# expect_ok NAME: exit 0 and nothing on stderr.
+# expect_ok NAME: exit 0 and nothing on stderr (two assertions).
 expect_ok() {
 	is "$RC" 0 "$1: exit code 0"
-	[ -z "$ERR" ] || printf '#   stderr: %s\n' "$ERR"
+	is "$ERR" "" "$1: nothing on stderr"
 }
 
 done_testing() {
