@@ -1,6 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* What the kernel is told: block size, size, flags, backend identifier;
- * and the psktool file parser. */
+ * and the psktool file parser.
+ *
+ * Every call's return value is asserted, and every output is poisoned
+ * before the call: a function that returned 0 (or -1) without filling its
+ * outputs fails here. */
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "attach.h"
@@ -9,60 +15,114 @@
 #include "tap.h"
 #include "tls.h"
 
+#define POISON_MSG "(poison: no message was set)"
+#define MiB (1ull << 20)
+
+static void poison_err(struct nbd_err *e)
+{
+	snprintf(e->msg, sizeof e->msg, "%s", POISON_MSG);
+}
+
+static void poison_params(struct attach_params *p)
+{
+	p->size = 0xdeadbeefdeadbeefull;
+	p->block_size = 0xdeadbeef;
+	p->flags = 0xdead;
+}
+
+/* attach_params accepts: every field of the result is checked. */
+static void params_ok(const struct nbd_config *c, const struct nbd_export *x,
+		      uint32_t bs, uint64_t size, uint16_t flags,
+		      const char *name)
+{
+	struct attach_params p;
+	struct nbd_err e;
+
+	poison_params(&p);
+	poison_err(&e);
+	is_int(attach_params(c, x, &p, &e), 0, "%s: accepted", name);
+	is_int(p.block_size, bs, "%s: block size %u", name, bs);
+	is_int(p.size, size, "%s: size %llu", name, (unsigned long long)size);
+	is_int(p.flags, flags, "%s: flags 0x%04x", name, flags);
+}
+
+/* attach_params refuses, with this message. */
+static void params_refused(const struct nbd_config *c,
+			   const struct nbd_export *x, const char *msg,
+			   const char *name)
+{
+	struct attach_params p;
+	struct nbd_err e;
+
+	poison_params(&p);
+	poison_err(&e);
+	is_int(attach_params(c, x, &p, &e), -1, "%s: refused", name);
+	is_str(e.msg, msg, "%s: message", name);
+}
+
 static void test_params(void)
 {
+	const uint16_t tf = NBD_FLAG_HAS_FLAGS | NBD_FLAG_SEND_FLUSH;
 	struct nbd_config c;
-	struct nbd_export x = { .size = 1 << 20, .tflags = NBD_FLAG_HAS_FLAGS };
-	struct attach_params p;
-	struct nbd_err e = { "" };
+	struct nbd_export x = { .size = MiB, .tflags = tf };
 
 	config_init(&c);
-	is_int(attach_params(&c, &x, &p, &e), 0, "defaults");
-	is_int(p.block_size, 512, "no -b, no NBD_INFO_BLOCK_SIZE: 512");
-	is_int(p.size, 1 << 20, "size from the export");
-	is_int(p.flags, NBD_FLAG_HAS_FLAGS, "flags from the export");
+	params_ok(&c, &x, 512, MiB, tf,
+		  "no -b, no NBD_INFO_BLOCK_SIZE");
+	c.block_size = 1024;
+	params_ok(&c, &x, 1024, MiB, tf, "-b 1024, no NBD_INFO_BLOCK_SIZE");
+	c.block_size = 0;
 
 	x.have_block_size = true;
 	x.min_block = 1;
 	x.pref_block = 4096;
 	x.max_block = 32 << 20;
-	attach_params(&c, &x, &p, &e);
-	is_int(p.block_size, 4096, "server's preferred block size");
+	params_ok(&c, &x, 4096, MiB, tf, "the server prefers 4096");
 	x.pref_block = 65536;
-	attach_params(&c, &x, &p, &e);
-	is_int(p.block_size, 4096, "preferred above the page size: 4096");
+	params_ok(&c, &x, 4096, MiB, tf, "the server prefers 65536, above the page size");
 	x.pref_block = 256;
-	attach_params(&c, &x, &p, &e);
-	is_int(p.block_size, 512, "preferred below 512: 512");
+	params_ok(&c, &x, 512, MiB, tf, "the server prefers 256, below 512");
 	x.min_block = 8192;
 	x.pref_block = 8192;
-	is_int(attach_params(&c, &x, &p, &e), -1, "minimum above 4096 refused");
-	is_str(e.msg, "the server's minimum block size 8192 is larger than the kernel's 4096", "minimum above 4096: message");
+	params_refused(&c, &x,
+		       "the server's minimum block size 8192 is larger than the kernel's 4096",
+		       "minimum block size 8192, above 4096");
 
 	x.min_block = 2048;
 	x.pref_block = 2048;
 	c.block_size = 1024;
-	is_int(attach_params(&c, &x, &p, &e), -1, "-b below the server's minimum refused");
-	is_str(e.msg, "-block-size 1024 is below the server's minimum block size 2048", "-b below minimum: message");
+	params_refused(&c, &x,
+		       "-block-size 1024 is below the server's minimum block size 2048",
+		       "-b 1024 below the server's minimum 2048");
 	c.block_size = 4096;
-	is_int(attach_params(&c, &x, &p, &e), 0, "-b wins over the preferred size");
-	is_int(p.block_size, 4096, "-b 4096");
+	params_ok(&c, &x, 4096, MiB, tf, "-b 4096 wins over the server's preferred 2048");
 
-	c.size = 2 << 20;
-	is_int(attach_params(&c, &x, &p, &e), -1, "-B larger than the export refused");
-	is_str(e.msg, "-size 2097152 is larger than the export (1048576 bytes)", "-B too large: message");
+	c.size = 2 * MiB;
+	params_refused(&c, &x,
+		       "-size 2097152 is larger than the export (1048576 bytes)",
+		       "-B larger than the export");
 	c.size = 4096 * 3;
 	c.readonly = true;
-	is_int(attach_params(&c, &x, &p, &e), 0, "-B smaller than the export");
-	is_int(p.size, 4096 * 3, "-B applied");
-	is_int(p.flags, NBD_FLAG_HAS_FLAGS | NBD_FLAG_READ_ONLY, "-R adds READ_ONLY");
+	params_ok(&c, &x, 4096, 4096 * 3, tf | NBD_FLAG_READ_ONLY,
+		  "-B 12288 smaller than the export, -R adds READ_ONLY");
 	c.size = 4096 + 512;
-	is_int(attach_params(&c, &x, &p, &e), -1, "size not a multiple of the block size");
-	is_str(e.msg, "the size 4608 is not a multiple of the block size 4096; pass -size or -block-size", "size multiple: message");
+	params_refused(&c, &x,
+		       "the size 4608 is not a multiple of the block size 4096; pass -size or -block-size",
+		       "-B 4608, not a multiple of -b 4096");
+	config_free(&c);
+
+	/* The export's own size must be a multiple too. */
+	config_init(&c);
+	x = (struct nbd_export){ .size = 1000, .tflags = NBD_FLAG_HAS_FLAGS };
+	params_refused(&c, &x,
+		       "the size 1000 is not a multiple of the block size 512; pass -size or -block-size",
+		       "export of 1000 bytes, not a multiple of 512");
+	config_free(&c);
 }
 
 static void identifier(const char *host, const char *port, const char *sock,
-		       const char *name, int tls, const char *want)
+		       const char *name, int tls, const char *ident,
+		       const char *want)
 {
 	struct nbd_config c;
 	char *id;
@@ -72,6 +132,7 @@ static void identifier(const char *host, const char *port, const char *sock,
 	c.port = port ? strdup(port) : NULL;
 	c.unix_path = sock ? strdup(sock) : NULL;
 	c.export_name = name ? strdup(name) : NULL;
+	c.identifier = ident ? strdup(ident) : NULL;
 	c.tls.enabled = tls;
 	id = attach_identifier(&c);
 	is_str(id, want, "identifier %s", want);
@@ -81,39 +142,74 @@ static void identifier(const char *host, const char *port, const char *sock,
 
 static void test_identifier(void)
 {
-	identifier("h", NULL, NULL, NULL, 0, "nbd://h:10809/");
-	identifier("h", "2000", NULL, "disk", 1, "nbds://h:2000/disk");
-	identifier("::1", "10809", NULL, "x", 0, "nbd://[::1]:10809/x");
-	identifier(NULL, NULL, "/run/s", "d", 0, "nbd+unix:///d?socket=/run/s");
-	identifier(NULL, NULL, "/run/s", NULL, 1, "nbds+unix:///?socket=/run/s");
+	identifier("h", NULL, NULL, NULL, 0, NULL, "nbd://h:10809/");
+	identifier("h", "2000", NULL, "disk", 1, NULL, "nbds://h:2000/disk");
+	identifier("::1", "10809", NULL, "x", 0, NULL, "nbd://[::1]:10809/x");
+	identifier(NULL, NULL, "/run/s", "d", 0, NULL, "nbd+unix:///d?socket=/run/s");
+	identifier(NULL, NULL, "/run/s", NULL, 1, NULL, "nbds+unix:///?socket=/run/s");
+	/* -i wins over anything derived */
+	identifier("h", "2000", NULL, "disk", 1, "my-backend", "my-backend");
+}
+
+static char poison_user[] = "poison-user", poison_key[] = "poison-key";
+
+/* tls_psk_lookup finds USER's KEY. */
+static void psk_ok(const char *text, const char *user, const char *want_user,
+		   const char *want_key, const char *name)
+{
+	struct nbd_err e;
+	char *u = poison_user, *k = poison_key;
+
+	poison_err(&e);
+	is_int(tls_psk_lookup(text, user, "f", &u, &k, &e), 0, "%s: found", name);
+	is_str(u, want_user, "%s: user %s", name, want_user);
+	is_str(k, want_key, "%s: key %s", name, want_key);
+	if (u != poison_user)
+		free(u);
+	if (k != poison_key)
+		free(k);
+}
+
+/* tls_psk_lookup refuses, with this message, and returns no user or key. */
+static void psk_refused(const char *text, const char *user, const char *msg,
+			const char *name)
+{
+	struct nbd_err e;
+	char *u = poison_user, *k = poison_key;
+
+	poison_err(&e);
+	is_int(tls_psk_lookup(text, user, "f", &u, &k, &e), -1, "%s: refused", name);
+	is_str(e.msg, msg, "%s: message", name);
+	ok(!u && !k, "%s: no user or key returned", name);
+	if (u && u != poison_user)
+		free(u);
+	if (k && k != poison_key)
+		free(k);
 }
 
 static void test_psk(void)
 {
-	struct nbd_err e = { "" };
-	char *u, *k;
+	const char *bad = "f:1: expected 'username:hexkey' (as psktool writes)";
+	const char *several = "PSK file 'f' holds several identities; choose one with --psk-user";
 
-	is_int(tls_psk_lookup("alice:00ff\n", NULL, "f", &u, &k, &e), 0, "one identity, no user");
-	is_str(u, "alice", "user");
-	is_str(k, "00ff", "key");
-	free(u);
-	free(k);
-	is_int(tls_psk_lookup("# c\r\nalice:00\r\nbob:11\n", "bob", "f", &u, &k, &e), 0, "choose bob, CRLF and comments");
-	is_str(k, "11", "bob's key");
-	free(u);
-	free(k);
-	is_int(tls_psk_lookup("alice:00\nbob:11\n", NULL, "f", &u, &k, &e), -1, "two identities need a user");
-	is_str(e.msg, "PSK file 'f' holds several identities; choose one with --psk-user", "two identities: message");
-	is_int(tls_psk_lookup("alice:00\n", "carol", "f", &u, &k, &e), -1, "unknown user");
-	is_str(e.msg, "PSK file 'f' has no key for user 'carol'", "unknown user: message");
-	is_int(tls_psk_lookup("alice:0g\n", NULL, "f", &u, &k, &e), -1, "bad hex");
-	is_str(e.msg, "f:1: expected 'username:hexkey' (as psktool writes)", "bad hex: message");
-	is_int(tls_psk_lookup("alice:012\n", NULL, "f", &u, &k, &e), -1, "odd hex length");
-	is_int(tls_psk_lookup(":00\n", NULL, "f", &u, &k, &e), -1, "empty user");
-	is_int(tls_psk_lookup("alice:00\nalice:11\n", "alice", "f", &u, &k, &e), -1, "duplicate user");
-	ok(!u && !k, "nothing returned on error");
-	is_int(tls_psk_lookup("", NULL, "f", &u, &k, &e), -1, "empty file");
-	is_str(e.msg, "PSK file 'f' holds no key", "empty file: message");
+	psk_ok("alice:00ff\n", NULL, "alice", "00ff", "one identity, no --psk-user");
+	psk_ok("# c\r\nalice:00\r\nbob:11\n", "bob", "bob", "11",
+	       "--psk-user bob, CRLF and a comment");
+	psk_ok("alice:00\nbob:11", "alice", "alice", "00",
+	       "--psk-user alice, no final newline");
+	psk_refused("alice:00\nbob:11\n", NULL, several,
+		    "two identities without --psk-user");
+	psk_refused("alice:00\n", "carol", "PSK file 'f' has no key for user 'carol'",
+		    "--psk-user carol, not in the file");
+	psk_refused("alice:0g\n", NULL, bad, "a key that is not hex");
+	psk_refused("alice:012\n", NULL, bad, "a key of odd hex length");
+	psk_refused(":00\n", NULL, bad, "an empty user name");
+	psk_refused("# c\nalice00\n", NULL,
+		    "f:2: expected 'username:hexkey' (as psktool writes)",
+		    "line 2 without a colon: the line number");
+	psk_refused("alice:00\nalice:11\n", "alice", several,
+		    "--psk-user alice, twice in the file");
+	psk_refused("", NULL, "PSK file 'f' holds no key", "an empty file");
 }
 
 int main(void)
