@@ -72,6 +72,14 @@ hostile block-size-reqd --check -t 3
 expect_fail 1 "the server requires block size negotiation for export 'disk', which NBD_OPT_GO did not satisfy (server said: \"block size required\")" "NBD_REP_ERR_BLOCK_SIZE_REQD"
 hostile unknown --check -t 3
 expect_fail 1 "export 'disk' does not exist on the server (list the exports with -list) (server said: \"export 'disk' not found\")" "NBD_REP_ERR_UNKNOWN"
+hostile c1-message --check -t 3
+expect_fail 1 "export 'disk' does not exist on the server (list the exports with -list) (server said: \"bad?31m raw? esc?[0m café — end\")" "server message with C1 CSI, raw 0x9b, ESC and UTF-8"
+# The same, byte by byte on what the client wrote (LC_ALL=C: raw bytes).
+stderr_has() { LC_ALL=C grep -q "$1" "$T_TMP/err" && echo 1 || echo 0; }
+is "$(stderr_has $'\x9b')" 0 "server message: no 0x9b byte (CSI, as U+009B or raw) reaches stderr"
+is "$(stderr_has $'\x1b')" 0 "server message: no ESC reaches stderr"
+is "$(stderr_has $'\xc2\x9b')" 0 "server message: no UTF-8 U+009B (c2 9b) reaches stderr"
+is "$(stderr_has $'caf\xc3\xa9 \xe2\x80\x94 end')" 1 "server message: valid UTF-8 (e-acute, em dash) kept intact"
 hostile tls-reqd --check -t 3
 expect_fail 1 'the server requires TLS (it answered NBD_OPT_GO with NBD_REP_ERR_TLS_REQD): pass -cacertfile FILE (or -enable-tls to use the system CAs, or --psk-file FILE) or use an nbds:// URI (server said: "TLS is required")' "NBD_REP_ERR_TLS_REQD without TLS configured"
 hostile tls-reqd -l -t 3
@@ -85,6 +93,15 @@ is "$LOG" "${GO}CMD DISC off=0 len=0|" "GO asks for EXPORT and BLOCK_SIZE, then 
 hostile go-unsup --check -t 3
 expect_ok "no GO: NBD_OPT_EXPORT_NAME fallback without TLS"
 is "$LOG" "${GO}OPT EXPORT_NAME len=4|EXPORTNAME disk|CMD DISC off=0 len=0|" "fallback: GO, then EXPORT_NAME"
+hostile unsup-after-info --check -t 3
+expect_ok "GO answered with NBD_REP_INFO, then NBD_REP_ERR_UNSUP: NBD_OPT_EXPORT_NAME fallback"
+is "$OUT" $'export: disk\nsize: 2097152\nflags: 0x0001 HAS_FLAGS\nblock size: not advertised\ntls: none' "fallback after INFO: size and flags from EXPORT_NAME, nothing kept from the withdrawn GO"
+like "$OUT" $'\nsize: 2097152\n' "fallback after INFO: size 2097152 from EXPORT_NAME, not the INFO's 1048576"
+is "$(grep -c 'stale description' <<<"$OUT")" 0 "fallback after INFO: the INFO's description is not shown"
+is "$LOG" "${GO}OPT EXPORT_NAME len=4|EXPORTNAME disk|CMD DISC off=0 len=0|" "fallback after INFO: GO, then EXPORT_NAME"
+hostile unsup-after-info --check --json -t 3
+expect_ok "fallback after INFO, --json"
+is "$OUT" '{"export": "disk", "description": null, "size": 2097152, "transmission_flags": 1, "flags": ["HAS_FLAGS"], "block_size": null, "tls": null}' "fallback after INFO, --json: no stale size or description"
 
 # --- TLS required: refusals, and nothing in plaintext -------------------------
 TLSLOG='CLIENTFLAGS 0x00000003|OPT STARTTLS len=0|OPT ABORT len=0|'
