@@ -22,6 +22,7 @@ bad "invalid number of connections '0': expected a number from 1 to 64" -C 0 hos
 bad "invalid number of connections '65': expected a number from 1 to 64" --connections 65 host
 bad "invalid timeout 'abc': expected a number from 1 to 2147483" -t abc host
 bad "invalid timeout '-1': expected a number from 1 to 2147483" -timeout -1 host
+bad "invalid timeout '4000000': expected a number from 1 to 2147483" -t 4000000 host
 bad "'/dev/sda' is not an nbd device (expected /dev/nbdN)" host 10809 /dev/sda
 bad "'/dev/sda' is not an nbd device (expected /dev/nbdN)" -d /dev/sda
 bad "option '-d' needs an argument" -d
@@ -43,6 +44,27 @@ bad "$T_TMP/tab has no entry for /dev/nbd1" --nbdtab "$T_TMP/tab" /dev/nbd1
 bad "cannot read CA certificate file '$T_TMP/none.pem': No such file or directory" --check h -A "$T_TMP/none.pem"
 bad "cannot read PSK file '$T_TMP/none.psk': No such file or directory" h 10809 /dev/nbd0 --psk-file "$T_TMP/none.psk"
 bad "choose either a PSK (--psk-file) or certificates (-cacertfile/-certfile/-keyfile), not both" -l h --psk-file "$T_TMP/tab" -A "$T_TMP/tab"
+
+# -no-optgo cannot go with TLS (NBD_OPT_EXPORT_NAME has no way to refuse in
+# plaintext what TLS requires): refused before connecting.  The server serves
+# one connection, in order of arrival, so if it still greets a newcomer after
+# the client exited, the client never connected.
+greeted() {
+	# shellcheck disable=SC2016 # $1 is expanded by the inner bash
+	timeout 5 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1" && head -c 16 <&3' _ "$1" 2>/dev/null
+}
+NOOPTGO="-no-optgo (NBD_OPT_EXPORT_NAME) cannot be used with TLS, which requires NBD_OPT_GO; drop -no-optgo"
+printf 'alice:00112233445566778899aabbccddeeff\n' >"$T_TMP/alice.psk"
+hostile_start normal
+bad "$NOOPTGO" -g -x --check 127.0.0.1 "$HOSTILE_PORT" -N disk
+is "$(greeted "$HOSTILE_PORT")" NBDMAGICIHAVEOPT "-g -x --check: the client did not connect"
+hostile_start normal
+bad "$NOOPTGO" -no-optgo --psk-file "$T_TMP/alice.psk" 127.0.0.1 "$HOSTILE_PORT" /dev/nbd0 -N disk
+is "$(greeted "$HOSTILE_PORT")" NBDMAGICIHAVEOPT "-no-optgo --psk-file (attach): the client did not connect"
+hostile_start normal
+bad "$NOOPTGO" -g --check "nbds://127.0.0.1:$HOSTILE_PORT/disk"
+is "$(greeted "$HOSTILE_PORT")" NBDMAGICIHAVEOPT "-g nbds://: the client did not connect"
+hostile_stop
 
 nbdc -V
 is "$RC" 0 "-V: exit 0"
