@@ -79,9 +79,10 @@ Modes (--list-modes prints the names):
                           0x4000 bytes (16 03 03 40 00) and its body one
                           byte per second
   unsup-after-info        GO/INFO -> NBD_INFO_EXPORT (1 MiB, HAS_FLAGS|
-                          SEND_FLUSH), NBD_INFO_DESCRIPTION "stale
-                          description", then ERR_UNSUP; EXPORT_NAME answers
-                          2 MiB, HAS_FLAGS (and serves a 2 MiB disk)
+                          SEND_FLUSH), NBD_INFO_NAME "stale-name",
+                          NBD_INFO_DESCRIPTION "stale description", then
+                          ERR_UNSUP; EXPORT_NAME answers 2 MiB, HAS_FLAGS
+                          (and serves a 2 MiB disk)
   c1-message              GO/INFO -> ERR_UNKNOWN whose message (C1_MESSAGE)
                           holds a C1 CSI (U+009B in UTF-8: c2 9b), a raw 9b
                           byte (invalid UTF-8), an ESC (1b) and valid UTF-8
@@ -145,6 +146,7 @@ TFLAG_HAS_FLAGS = 1 << 0
 TFLAG_SEND_FLUSH = 1 << 2
 EXPORT_SIZE = 1 << 20
 EXPORT_FLAGS = TFLAG_HAS_FLAGS | TFLAG_SEND_FLUSH
+INFO_NAME = 1
 INFO_DESCRIPTION = 2
 
 DRIP_INTERVAL = 1.0           # default seconds between two dripped bytes
@@ -152,6 +154,7 @@ DRIP_OPTION_LEN = 4000        # drip-option: payload length claimed
 DRIP_TLS_LEN = 0x4000         # drip-tls: TLS record length claimed
 # unsup-after-info: what GO says before it takes it back, and what
 # EXPORT_NAME says instead.
+STALE_NAME = b"stale-name"
 STALE_DESCRIPTION = b"stale description"
 FALLBACK_SIZE = 2 << 20
 FALLBACK_FLAGS = TFLAG_HAS_FLAGS
@@ -705,6 +708,7 @@ def mode_drip_tls(s):
 def mode_unsup_after_info(s):
     def handler(s, opt, data):
         s.info_export(opt)
+        s.reply(opt, REP_INFO, struct.pack(">H", INFO_NAME) + STALE_NAME)
         s.reply(opt, REP_INFO,
                 struct.pack(">H", INFO_DESCRIPTION) + STALE_DESCRIPTION)
         s.error(opt, REP_ERR_UNSUP, "GO not supported after all")

@@ -24,7 +24,7 @@ REP_ACK, REP_SERVER, REP_INFO = 1, 2, 3
 ERR = 1 << 31
 (ERR_UNSUP, ERR_POLICY, ERR_INVALID, ERR_PLATFORM, ERR_TLS_REQD,
  ERR_UNKNOWN, ERR_SHUTDOWN, ERR_BLOCK_SIZE_REQD) = range(ERR + 1, ERR + 9)
-INFO_EXPORT, INFO_DESCRIPTION, INFO_BLOCK_SIZE = 0, 2, 3
+INFO_EXPORT, INFO_NAME, INFO_DESCRIPTION, INFO_BLOCK_SIZE = 0, 1, 2, 3
 SIZE, TFLAGS = 1 << 20, 1 | 4
 CLIENTHELLO = b"\x16\x03\x01\x00\x2f\x01\x00\x00\x2b\x03\x03" + bytes(42)
 # One well-framed TLS record (header + 48-byte body), as drip-tls reads it.
@@ -537,6 +537,9 @@ def unsup_after_info(flags, zeroes):
         c.go()
         expect_info_export(c, OPT_GO)
         t, n, d = c.reply(OPT_GO)
+        eq((t, d), (REP_INFO, struct.pack(">H", INFO_NAME) + b"stale-name"),
+           "INFO_NAME")
+        t, n, d = c.reply(OPT_GO)
         eq((t, d), (REP_INFO, struct.pack(">H", INFO_DESCRIPTION) +
                     b"stale description"), "INFO_DESCRIPTION")
         expect_error(c, OPT_GO, ERR_UNSUP, "GO not supported after all")
@@ -619,7 +622,7 @@ TESTS = [
     ("drip-tls", t_drip_tls_fast, "dripped TLS record is exact", FAST),
     ("drip-tls", t_drip_tls_not_tls, "not TLS after the ACK: hang up"),
     ("unsup-after-info", unsup_after_info(3, 0),
-     "INFO, DESCRIPTION, ERR_UNSUP; EXPORT_NAME 2 MiB, NO_ZEROES"),
+     "INFO EXPORT, NAME, DESCRIPTION, ERR_UNSUP; EXPORT_NAME 2 MiB"),
     ("unsup-after-info", unsup_after_info(1, 124),
      "EXPORT_NAME 2 MiB with 124 zeroes"),
     ("c1-message", t_c1_message, "ERR_UNKNOWN with C1/ESC/UTF-8 bytes"),
