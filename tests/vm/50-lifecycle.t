@@ -128,3 +128,5 @@ check "term: it logged the stop" grep -q "stopping on a signal" /tmp/term.log
 nbdc -d /dev/nbd3 >/dev/null 2>&1
 stop_server term
 done_testing
+EOF
+vm_run "${VM_TIMEOUT:-600}"
