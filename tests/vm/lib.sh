@@ -173,29 +173,32 @@ vm_kvm_probe() {
 	fi
 	tmp=$(mktemp -d "${TMPDIR:-/tmp}/nbdc-kvm-probe.XXXXXX")
 	if ! vm_probe_image "$tmp/probe.cpio"; then
+		# Not cached: installing busybox-static or cpio fixes it.
+		rm -rf "$tmp"
 		VM_ACCEL=tcg
 		VM_ACCEL_WHY="could not build the KVM probe image (no static busybox or cpio?)"
+		exec {fd}>&-
+		return 0
+	fi
+	t0=${EPOCHREALTIME/[.,]/}
+	out=$(VM_ACCEL=kvm VM_ACCEL_WHY="KVM probe" VM_TAP='' VM_LOG='' \
+		"$VM_DIR/run-vm.sh" "$tmp/probe.cpio" "$t" 2>&1)
+	rc=$?
+	ms=$(((${EPOCHREALTIME/[.,]/} - t0) / 1000))
+	printf '%s\n' "$out" >"$VM_CACHE/logs/kvm-probe.log"
+	if [ "$rc" = 0 ] && grep -q 'VM-DONE rc=0' <<<"$out"; then
+		VM_ACCEL=kvm
+		VM_ACCEL_WHY="a probe guest booted under KVM in $(vm_secs "$ms")s"
+	elif [ "$rc" = 124 ]; then
+		VM_ACCEL=tcg
+		VM_ACCEL_WHY="$dev opens but a probe guest did not boot under KVM within ${t}s (nested virtualization without support?); log $VM_CACHE/logs/kvm-probe.log"
 	else
-		t0=${EPOCHREALTIME/[.,]/}
-		out=$(VM_ACCEL=kvm VM_ACCEL_WHY="KVM probe" VM_TAP='' VM_LOG='' \
-			"$VM_DIR/run-vm.sh" "$tmp/probe.cpio" "$t" 2>&1)
-		rc=$?
-		ms=$(((${EPOCHREALTIME/[.,]/} - t0) / 1000))
-		printf '%s\n' "$out" >"$VM_CACHE/logs/kvm-probe.log"
-		if [ "$rc" = 0 ] && grep -q '^VM-DONE rc=0' <<<"$out"; then
-			VM_ACCEL=kvm
-			VM_ACCEL_WHY="a probe guest booted under KVM in $(vm_secs "$ms")s"
-		elif [ "$rc" = 124 ]; then
-			VM_ACCEL=tcg
-			VM_ACCEL_WHY="$dev opens but a probe guest did not boot under KVM within ${t}s (nested virtualization without support?); log $VM_CACHE/logs/kvm-probe.log"
-		else
-			VM_ACCEL=tcg
-			# qemu's own error, e.g. "qemu-system-x86_64: -accel kvm:
-			# failed to initialize kvm: ...".
-			line=$(grep -v '^run-vm:' <<<"$out" | grep -m1 '^qemu-system')
-			[ -n "$line" ] || line=$(grep -v '^run-vm:' <<<"$out" | grep -i -m1 kvm)
-			VM_ACCEL_WHY="the KVM probe failed (run-vm status $rc${line:+: $line}); log $VM_CACHE/logs/kvm-probe.log"
-		fi
+		VM_ACCEL=tcg
+		# qemu's own error, e.g. "qemu-system-x86_64: -accel kvm:
+		# failed to initialize kvm: ...".
+		line=$(grep -v '^run-vm:' <<<"$out" | grep -m1 '^qemu-system')
+		[ -n "$line" ] || line=$(grep -v '^run-vm:' <<<"$out" | grep -i -m1 kvm)
+		VM_ACCEL_WHY="the KVM probe failed (run-vm status $rc${line:+: $line}); log $VM_CACHE/logs/kvm-probe.log"
 	fi
 	rm -rf "$tmp"
 	printf '%s %s\n' "$VM_ACCEL" "$VM_ACCEL_WHY" >"$cache.tmp" && mv "$cache.tmp" "$cache"
