@@ -33,7 +33,7 @@ UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BIN       := $(BUILD)/nbd-client
 
 .PHONY: all check check-unit check-integration check-vm asan check-asan \
-	install uninstall clean format bench
+	install uninstall clean format bench install-core uninstall-core
 
 all: $(BIN) $(UNIT_BIN)
 	@[ "$(BUILD)" = build ] && ln -sf $(BIN) nbd-client || true
@@ -94,13 +94,21 @@ AS_ROOT    = $(shell [ "$$(id -u)" = 0 ] && exit; \
 		[ -w "$$d" ] || { echo '$(SUDO)'; exit; }; \
 	done)
 
-install: $(BIN)
+# Each piece of system integration (scripts/*/install.mk) adds its own
+# install-NAME and uninstall-NAME targets to INSTALL_PARTS.
+INSTALL_PARTS := core
+include $(sort $(wildcard scripts/*/install.mk))
+
+install: $(BIN) $(INSTALL_PARTS:%=install-%)
+uninstall: $(INSTALL_PARTS:%=uninstall-%)
+
+install-core: $(BIN)
 	$(AS_ROOT) install -D -m 0755 $(BIN) $(DESTDIR)$(SBINDIR)/nbd-client
 	$(AS_ROOT) install -D -m 0644 nbd-client.8 $(DESTDIR)$(MANDIR)/man8/nbd-client.8
 	$(AS_ROOT) install -D -m 0644 scripts/bash-completion/nbd-client \
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/nbd-client
 
-uninstall:
+uninstall-core:
 	$(AS_ROOT) rm -f $(DESTDIR)$(SBINDIR)/nbd-client $(DESTDIR)$(MANDIR)/man8/nbd-client.8 \
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/nbd-client
 
