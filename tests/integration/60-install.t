@@ -101,7 +101,7 @@ done
 # The pages in the tree are the ones installed; check them at other widths
 # too, where a long word can fail to break.
 for page in nbd-client.8 nbdtab.5; do
-	for width in 65 80 120; do
+	for width in 60 80 120; do
 		MANWIDTH=$width man --warnings -l "$TOP/$page" >/dev/null 2>"$T_TMP/man.err"
 		is "$?:$(cat "$T_TMP/man.err")" "0:" "MANWIDTH=$width man --warnings -l $page: no warning"
 	done
