@@ -58,6 +58,28 @@ install_to "$D2" PREFIX=/usr
 is "$?" 0 "make install DESTDIR PREFIX=/usr" || cat "$INSTALL_LOG" >&2
 verify_unit "$D2" /usr/sbin /lib/systemd/system /usr/share/man usr
 
+# ExecCondition, run as systemd would run it for nbd@nbd0.service: the
+# unit goes on when nbd-client -c says "not connected" (1) or cannot tell
+# (2), and is skipped when the device is attached already (0).
+cond=$(sed -n "s/^ExecCondition=//p" "$D1/usr/local/lib/systemd/system/nbd@.service")
+cond=${cond//%i/nbd0}
+cond=${cond#/bin/sh -c \'}
+cond=${cond%\'}
+mkdir -p "$T_TMP/stub"
+for rc in 0 1 2; do
+	printf '#!/bin/sh\n[ "$*" = "-c /dev/nbd0" ] || exit 9\necho 1234\nexit %s\n' "$rc" \
+		>"$T_TMP/stub/nbd-client"
+	chmod +x "$T_TMP/stub/nbd-client"
+	out=$(/bin/sh -c "${cond//\/usr\/local\/sbin/$T_TMP/stub}" 2>&1)
+	got=$?
+	[ "$rc" = 0 ] && want=1 || want=0
+	is "$got:$out" "$want:" "ExecCondition when nbd-client -c exits $rc: exit $want, quiet"
+done
+if [ ! -e /sys/block/nbd0/pid ]; then
+	/bin/sh -c "${cond//\/usr\/local\/sbin/$D1/usr/local/sbin}" >"$T_TMP/cond.out" 2>&1
+	is "$?:$(cat "$T_TMP/cond.out")" "0:" "ExecCondition with the installed client, nbd0 not attached: go on"
+fi
+
 # --- the generator ------------------------------------------------------
 GEN=$D1/usr/local/lib/systemd/system-generators/nbd-client-generator
 GEN_USR=$D2/lib/systemd/system-generators/nbd-client-generator
