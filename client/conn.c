@@ -381,13 +381,7 @@ static void free_tls(struct nbd_conn *c)
 {
 	if (c->tls)
 		gnutls_deinit(c->tls);
-	if (c->x509)
-		gnutls_certificate_free_credentials(c->x509);
-	if (c->psk)
-		gnutls_psk_free_client_credentials(c->psk);
 	c->tls = NULL;
-	c->x509 = NULL;
-	c->psk = NULL;
 	c->tls_ready = false;
 }
 

@@ -22,8 +22,6 @@ struct nbd_conn {
 	int fd;
 	gnutls_session_t tls;	/* NULL while plaintext */
 	bool tls_ready;		/* handshake done: records may be sent */
-	gnutls_certificate_credentials_t x509;
-	gnutls_psk_client_credentials_t psk;
 	int timeout_ms;		/* per operation; -1 = no deadline */
 	struct deadline op;	/* the current operation's */
 	struct deadline all;	/* the whole negotiation's */

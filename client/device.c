@@ -40,6 +40,10 @@ int device_init(struct nbd_device *d, const struct nbd_config *cfg,
 	d->ident = attach_identifier(cfg);
 	if (!d->ident)
 		return err_set(e, "out of memory");
+	/* now, while the files are there: a reconnect after switch_root
+	 * finds none */
+	if (cfg->tls.enabled && tls_creds_load(&d->creds, &cfg->tls, e) < 0)
+		return -1;
 	return 0;
 }
 
@@ -121,6 +125,8 @@ static int link_open(struct nbd_device *d, unsigned int k, bool first,
 
 	nego_init(&s, d->cfg);
 	s.conn.stop_fd = d->stop_fd;
+	if (d->creds.loaded)
+		s.creds = &d->creds;
 	if (d->attached) {
 		/* a reconnect: -d must not wait for it */
 		s.conn.gone = device_gone;
@@ -342,4 +348,5 @@ void device_close(struct nbd_device *d)
 	d->devfd = -1;
 	free(d->ident);
 	d->ident = NULL;
+	tls_creds_free(&d->creds);
 }

@@ -26,6 +26,7 @@
 #include "datapath.h"
 #include "err.h"
 #include "log.h"
+#include "tls.h"
 
 #define DEVICE_MAX_LINKS 64
 #define DEVICE_MAX_WARNINGS 4
@@ -64,6 +65,7 @@ struct nbd_device {
 	char name[32];			/* "nbd0", for log lines */
 	struct link link[DEVICE_MAX_LINKS];
 	unsigned int n;			/* links in use */
+	struct tls_creds creds;		/* read once, for every link */
 	int stop_fd;			/* readable = stop; -1 = none */
 	bool attached;			/* the kernel has the device */
 	bool resident;			/* warnings go to the log */

@@ -21,6 +21,7 @@ void nego_close(struct nbd_session *s)
 {
 	conn_close(&s->conn);
 	nbd_export_free(&s->export);
+	tls_creds_free(&s->own_creds);
 }
 
 static int read_greeting(struct nbd_session *s, struct nbd_err *e)
@@ -69,8 +70,11 @@ static int send_client_flags(struct nbd_session *s, struct nbd_err *e)
 int nego_start(struct nbd_session *s, const struct nbd_config *cfg,
 	       struct nbd_err *e)
 {
-	if (cfg->tls.enabled && tls_check_config(&cfg->tls, e) < 0)
-		return -1;
+	if (cfg->tls.enabled && !s->creds) {
+		if (tls_creds_load(&s->own_creds, &cfg->tls, e) < 0)
+			return -1;
+		s->creds = &s->own_creds;
+	}
 	conn_begin_negotiation(&s->conn);
 	if (conn_connect(&s->conn, cfg, e) < 0 || read_greeting(s, e) < 0 ||
 	    send_client_flags(s, e) < 0)

@@ -18,6 +18,7 @@
 #include "conn.h"
 #include "err.h"
 #include "optreply.h"
+#include "tls.h"
 
 /* One negotiated (or negotiating) connection: what the kernel attach uses. */
 struct nbd_session {
@@ -28,6 +29,10 @@ struct nbd_session {
 	bool in_transmission;	/* GO or EXPORT_NAME succeeded */
 	bool used_export_name;	/* fell back to NBD_OPT_EXPORT_NAME */
 	struct nbd_export export;
+	/* TLS credentials: the caller's (loaded once for every connection
+	 * of a device), else loaded by nego_start into own_creds */
+	const struct tls_creds *creds;
+	struct tls_creds own_creds;
 };
 
 typedef int (*nego_list_fn)(void *opaque, const char *name,

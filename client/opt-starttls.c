@@ -55,8 +55,8 @@ int opt_starttls(struct nbd_session *s, const struct nbd_config *cfg,
 		return -1;
 	if (r.type != NBD_REP_ACK || r.len != 0)
 		return refused(s, &r, payload, e);
-	if (tls_upgrade(&s->conn, &cfg->tls, cfg->unix_path ? NULL : cfg->host,
-			e) < 0)
+	if (tls_upgrade(&s->conn, &cfg->tls, s->creds,
+			cfg->unix_path ? NULL : cfg->host, e) < 0)
 		return -1;
 	s->tls_active = true;
 	return 0;

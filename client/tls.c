@@ -37,7 +37,7 @@ static char *path_join(const char *dir, const char *name)
 	return p;
 }
 
-static int load_ca(struct nbd_conn *c, const char *cafile, struct nbd_err *e)
+static int load_ca(struct tls_creds *c, const char *cafile, struct nbd_err *e)
 {
 	int r;
 
@@ -60,7 +60,7 @@ static int load_ca(struct nbd_conn *c, const char *cafile, struct nbd_err *e)
 	return 0;
 }
 
-static int load_client_cert(struct nbd_conn *c, const char *cert,
+static int load_client_cert(struct tls_creds *c, const char *cert,
 			    const char *key, struct nbd_err *e)
 {
 	int r;
@@ -84,7 +84,7 @@ static int load_client_cert(struct nbd_conn *c, const char *cert,
 }
 
 /* tls-certificates=DIR: the file names libnbd and qemu use. */
-static int x509_from_dir(struct nbd_conn *c, const char *dir,
+static int x509_from_dir(struct tls_creds *c, const char *dir,
 			 struct nbd_err *e)
 {
 	char *ca = path_join(dir, "ca-cert.pem");
@@ -114,22 +114,21 @@ out:
 	return r;
 }
 
-static int setup_x509(struct nbd_conn *c, const struct tls_config *t,
-		      struct nbd_err *e)
+static int load_x509(struct tls_creds *c, const struct tls_config *t,
+		     struct nbd_err *e)
 {
 	int r = gnutls_certificate_allocate_credentials(&c->x509);
 
-	if (r < 0)
+	if (r < 0) {
+		c->x509 = NULL;
 		return tls_fail(e, r, "allocating credentials");
+	}
 	if (t->cert_dir)
-		r = x509_from_dir(c, t->cert_dir, e);
-	else
-		r = load_ca(c, t->cacert, e) < 0 ||
-		    load_client_cert(c, t->cert, t->key, e) < 0 ? -1 : 0;
-	if (r < 0)
-		return -1;
-	r = gnutls_credentials_set(c->tls, GNUTLS_CRD_CERTIFICATE, c->x509);
-	return r < 0 ? tls_fail(e, r, "setting credentials") : 0;
+		return x509_from_dir(c, t->cert_dir, e);
+	return load_ca(c, t->cacert, e) < 0 ||
+			       load_client_cert(c, t->cert, t->key, e) < 0
+		       ? -1
+		       : 0;
 }
 
 static char *read_small_file(const char *path, const char *what,
@@ -234,8 +233,8 @@ many:
 		       origin);
 }
 
-static int setup_psk(struct nbd_conn *c, const struct tls_config *t,
-		     struct nbd_err *e)
+static int load_psk(struct tls_creds *c, const struct tls_config *t,
+		    struct nbd_err *e)
 {
 	char *text, *user = NULL, *key = NULL;
 	gnutls_datum_t kd;
@@ -248,6 +247,7 @@ static int setup_psk(struct nbd_conn *c, const struct tls_config *t,
 		goto out;
 	r = gnutls_psk_allocate_client_credentials(&c->psk);
 	if (r < 0) {
+		c->psk = NULL;
 		r = tls_fail(e, r, "allocating PSK credentials");
 		goto out;
 	}
@@ -255,8 +255,6 @@ static int setup_psk(struct nbd_conn *c, const struct tls_config *t,
 	kd.size = (unsigned int)strlen(key);
 	r = gnutls_psk_set_client_credentials(c->psk, user, &kd,
 					      GNUTLS_PSK_KEY_HEX);
-	if (r >= 0)
-		r = gnutls_credentials_set(c->tls, GNUTLS_CRD_PSK, c->psk);
 	if (r < 0)
 		r = err_set(e, "cannot use the PSK for '%s' from '%s': %s",
 			    user, t->psk_file, gnutls_strerror(r));
@@ -297,8 +295,31 @@ static int is_ip_literal(const char *h)
 	return inet_pton(AF_INET, h, buf) == 1 || inet_pton(AF_INET6, h, buf) == 1;
 }
 
+int tls_creds_load(struct tls_creds *cr, const struct tls_config *t,
+		   struct nbd_err *e)
+{
+	memset(cr, 0, sizeof(*cr));
+	if (tls_check_config(t, e) < 0 ||
+	    (t->psk_file ? load_psk(cr, t, e) : load_x509(cr, t, e)) < 0) {
+		tls_creds_free(cr);
+		return -1;
+	}
+	cr->loaded = true;
+	return 0;
+}
+
+void tls_creds_free(struct tls_creds *cr)
+{
+	if (cr->x509)
+		gnutls_certificate_free_credentials(cr->x509);
+	if (cr->psk)
+		gnutls_psk_free_client_credentials(cr->psk);
+	memset(cr, 0, sizeof(*cr));
+}
+
 static int setup_session(struct nbd_conn *c, const struct tls_config *t,
-			 const char *name, struct nbd_err *e)
+			 const struct tls_creds *cr, const char *name,
+			 struct nbd_err *e)
 {
 	int r = gnutls_init(&c->tls, GNUTLS_CLIENT | GNUTLS_NONBLOCK |
 					     GNUTLS_NO_SIGNAL);
@@ -309,13 +330,16 @@ static int setup_session(struct nbd_conn *c, const struct tls_config *t,
 	}
 	if (set_priority(c, t, e) < 0)
 		return -1;
-	if (t->psk_file)
-		r = setup_psk(c, t, e);
+	if (!cr->loaded)
+		return err_set(e, "internal error: TLS credentials not loaded");
+	if (cr->psk)
+		r = gnutls_credentials_set(c->tls, GNUTLS_CRD_PSK, cr->psk);
 	else
-		r = setup_x509(c, t, e);
+		r = gnutls_credentials_set(c->tls, GNUTLS_CRD_CERTIFICATE,
+					   cr->x509);
 	if (r < 0)
-		return -1;
-	if (!t->psk_file) {
+		return tls_fail(e, r, "setting credentials");
+	if (!cr->psk) {
 		/* verify the chain, and the name unless we have none */
 		gnutls_session_set_verify_cert(c->tls, name, 0);
 		if (name && !is_ip_literal(name))
@@ -418,11 +442,12 @@ int tls_check_config(const struct tls_config *t, struct nbd_err *e)
 }
 
 int tls_upgrade(struct nbd_conn *c, const struct tls_config *t,
-		const char *host, struct nbd_err *e)
+		const struct tls_creds *cr, const char *host,
+		struct nbd_err *e)
 {
 	const char *name = t->hostname ? t->hostname : host;
 
-	if (tls_check_config(t, e) < 0 || setup_session(c, t, name, e) < 0)
+	if (setup_session(c, t, cr, name, e) < 0)
 		return -1;
 	return run_handshake(c, name, e);
 }

@@ -7,6 +7,7 @@
 #ifndef NBDC_TLS_H
 #define NBDC_TLS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "config.h"
@@ -23,12 +24,29 @@
 #define NBD_TLS_PSK_KX ":+ECDHE-PSK:+DHE-PSK:+PSK:-CHACHA20-POLY1305:+CHACHA20-POLY1305"
 
 /*
- * Upgrade c to TLS (called right after the server ACKed NBD_OPT_STARTTLS).
- * host is the name the server was reached by (NULL for a Unix socket): it is
- * the default name to verify.
+ * Credentials: the CA (or the system trust store), the client certificate
+ * and key, or the PSK.  Every file is read once, by tls_creds_load; from
+ * then on they live in memory and serve every handshake, so a reconnect
+ * needs no file (after switch_root, the initramfs that held them is gone).
+ */
+struct tls_creds {
+	bool loaded;
+	gnutls_certificate_credentials_t x509;	/* NULL with a PSK */
+	gnutls_psk_client_credentials_t psk;	/* NULL with X.509 */
+};
+
+int tls_creds_load(struct tls_creds *cr, const struct tls_config *t,
+		   struct nbd_err *e);
+void tls_creds_free(struct tls_creds *cr);
+
+/*
+ * Upgrade c to TLS (called right after the server ACKed NBD_OPT_STARTTLS)
+ * with loaded credentials.  host is the name the server was reached by
+ * (NULL for a Unix socket): it is the default name to verify.
  */
 int tls_upgrade(struct nbd_conn *c, const struct tls_config *t,
-		const char *host, struct nbd_err *e);
+		const struct tls_creds *cr, const char *host,
+		struct nbd_err *e);
 /*
  * Refuse contradictory or unreadable TLS settings before connecting, so a
  * typo is reported without any network traffic.

@@ -19,10 +19,12 @@ hostile() {
 	LOG=$(grep -v '^EOF$' "$HOSTILE_LOG" | tr '\n' '|')
 }
 
-# TLS credentials are only read after the server ACKs STARTTLS, which these
-# servers never do; the files just have to exist.
-printf 'not a certificate\n' >"$T_TMP/ca.pem"
+# TLS credentials are read (once) before connecting, so they must be real;
+# the handshake itself never happens with these servers.
+make_pki "$T_TMP/pki" || { echo "Bail out! cannot make test certificates"; exit 1; }
+cp "$T_TMP/pki/ca/ca-cert.pem" "$T_TMP/ca.pem"
 printf 'alice:00112233\n' >"$T_TMP/alice.psk"
+printf 'not a certificate\n' >"$T_TMP/bogus-ca.pem"
 
 GO='CLIENTFLAGS 0x00000003|OPT GO len=18|GONAME disk|GOINFO EXPORT,BLOCK_SIZE,NAME,DESCRIPTION|'
 A=127.0.0.1
@@ -112,6 +114,9 @@ is "$LOG" "$TLSLOG" "UNSUP: only STARTTLS then ABORT were sent"
 hostile starttls-policy --check -t 3 -A "$T_TMP/ca.pem"
 expect_fail 1 "the server refused TLS by policy (NBD_REP_ERR_POLICY) (server said: \"TLS forbidden by policy\"); $NOPLAIN" "STARTTLS refused with POLICY"
 is "$LOG" "$TLSLOG" "POLICY: only STARTTLS then ABORT were sent"
+hostile normal --check -t 3 -A "$T_TMP/bogus-ca.pem"
+expect_fail 1 "no CA certificate found in '$T_TMP/bogus-ca.pem' (expected PEM)" "a CA file without certificates"
+is "$LOG" "" "a CA file without certificates: refused before connecting"
 hostile starttls-invalid --check -t 3 -x
 expect_fail 1 "the server rejected NBD_OPT_STARTTLS as invalid (NBD_REP_ERR_INVALID) (server said: \"STARTTLS is invalid here\"); $NOPLAIN" "STARTTLS refused with INVALID"
 is "$LOG" "$TLSLOG" "INVALID: only STARTTLS then ABORT were sent"

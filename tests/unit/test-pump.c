@@ -645,11 +645,9 @@ static void test_datapath_proxy(const gnutls_datum_t *key, bool kill_server)
 	conn_init(&s.conn, 1000);
 	s.conn.fd = net0 = f.net[0];
 	s.conn.tls = f.cli;
-	s.conn.psk = f.cred;
 	s.conn.peer = strdup("echo-server");
 	s.tls_active = true;
 	f.cli = NULL;
-	f.cred = NULL;
 	close(f.kern[0]);
 	close(f.kern[1]);
 	fflush(stdout);
@@ -681,6 +679,7 @@ static void test_datapath_proxy(const gnutls_datum_t *key, bool kill_server)
 	if (!kill_server)
 		ok(sr.clean && sr.rx == SMALL_TOTAL, "%s: server got it all and close_notify", tag);
 	nego_close(&s);
+	client_free(&f);	/* the credentials stay ours */
 	alarm(0);
 }
 
