@@ -4,10 +4,13 @@
 # 50-lifecycle.t: every link of a -persist device is watched and
 # reconnected, on a real kernel.  One boot:
 #   - -C 2 plaintext and -C 2 TLS-PSK: the server is killed (-9) during a
-#     write and restarted; BOTH connections come back (counted in
+#     write, while the monitor is held (SIGSTOP) so that both links are
+#     dead when it looks, and restarted; BOTH connections come back (counted in
 #     /proc/net/tcp), the write completes, later writes work, the data is
 #     byte-exact on the device and in the server's file;
 #   - TLS: kill -9 of one proxy is noticed and that link reconnects;
+#   - X.509 credentials are read once: with the files deleted after the
+#     attach (as after switch_root), a reconnect still does TLS;
 #   - the export grows while the server is down: the monitor refuses it,
 #     logs why, disconnects the device and exits 1;
 #   - SIGTERM to the monitor while the server is silent in the middle of a
@@ -16,6 +19,7 @@
 vm_setup
 (. "$(dirname "$0")/../lib.sh" && make_pki "$VM_WORK/pki") || { echo "Bail out! cannot make certificates"; exit 1; }
 vm_add "$VM_WORK/pki/alice.psk" /pki/alice.psk
+vm_add "$VM_WORK/pki/ca" /pki/ca
 vm_scenario <<'EOF'
 # established PORT: client-side TCP connections to PORT that are up
 established() {
@@ -60,9 +64,14 @@ multi_round() {
 	( patgen -s $seed 48M | dd of=$dev bs=256k iflag=fullblock oflag=direct 2>/tmp/dd.err; echo $? >/tmp/dd.rc ) &
 	sleep 1
 	check "$n: the write is still running when the server dies" test ! -e /tmp/dd.rc
+	# The monitor is held (SIGSTOP) while both links die, so that both
+	# deaths are waiting for it at once when it goes on.
+	mpid=$(grep -l '^nbdc$' /proc/[0-9]*/comm 2>/dev/null | head -n 1 | cut -d/ -f3)
+	kill -STOP "$mpid"
 	stop_server $n
-	diag "$n: server killed at $(uptime_s)s"
+	diag "$n: server killed at $(uptime_s)s, monitor $mpid held"
 	sleep 2
+	kill -CONT "$mpid"
 	check "$n: server restarted" start_server $n $p $srv
 	check "$n: the write finishes" wait_for 120 test -e /tmp/dd.rc
 	check_eq "$n: the write saw no error" "$(cat /tmp/dd.rc 2>/dev/null)" 0
@@ -90,6 +99,21 @@ roundtrip "tls: after the proxy was killed" /dev/nbd1 77 16
 check "tls: -d" nbdc -d /dev/nbd1
 check "tls: the monitor and the proxies exit after -d" wait_for 15 nothing_left
 stop_server tls
+
+# Credentials live in memory: the files are gone before the reconnect.
+truncate -s 64M /tmp/creds.img
+check "creds: server starts" start_server creds 10813 --tls=require --tls-certificates=/pki/ca --tls-verify-peer file /tmp/creds.img
+mkdir -p /tmp/creds
+cp /pki/ca/ca-cert.pem /pki/ca/client-cert.pem /pki/ca/client-key.pem /tmp/creds/
+check "creds: -persist attach with CA, certificate and key" nbdc -persist -t 5 -A /tmp/creds/ca-cert.pem -F /tmp/creds/client-cert.pem -K /tmp/creds/client-key.pem -H localhost 127.0.0.1 10813 /dev/nbd4
+rm -rf /tmp/creds
+stop_server creds
+sleep 1
+check "creds: server restarted" start_server creds 10813 --tls=require --tls-certificates=/pki/ca --tls-verify-peer file /tmp/creds.img
+check "creds: reconnected without the files" wait_for 30 est_is 10813 1
+roundtrip "creds: after the reconnect" /dev/nbd4 88 8
+check "creds: -d" nbdc -d /dev/nbd4
+stop_server creds
 
 # The export grows while the server is down.
 truncate -s 64M /tmp/size.img
