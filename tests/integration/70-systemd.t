@@ -30,7 +30,7 @@ verify_unit() {
 	is "$(grep -E '^Exec' "$unit")" \
 "ExecCondition=/bin/sh -c '! $sbin/nbd-client -c /dev/%i >/dev/null'
 ExecStart=$sbin/nbd-client -nofork %i
-ExecStop=$sbin/nbd-client -d /dev/%i" "$label: the unit runs $sbin/nbd-client"
+ExecStop=/bin/sh -c '[ -z \"\$\$MAINPID\" ] || exec $sbin/nbd-client -d /dev/%i'" "$label: the unit runs $sbin/nbd-client"
 	[ -x "$d$sbin/nbd-client" ]
 	is "$?" 0 "$label: which is installed"
 	# systemd-analyze checks that the commands exist and (with MANPATH)
@@ -75,6 +75,18 @@ for rc in 0 1 2; do
 	[ "$rc" = 0 ] && want=1 || want=0
 	is "$got:$out" "$want:" "ExecCondition when nbd-client -c exits $rc: exit $want, quiet"
 done
+# ExecStop detaches only while the main process runs ($MAINPID set).
+stop=$(sed -n "s/^ExecStop=//p" "$D1/usr/local/lib/systemd/system/nbd@.service")
+stop=${stop//%i/nbd0}
+stop=${stop//\$\$/\$}
+stop=${stop#/bin/sh -c \'}
+stop=${stop%\'}
+printf '#!/bin/sh\necho "$*"\n' >"$T_TMP/stub/nbd-client"
+out=$(env MAINPID=4321 /bin/sh -c "${stop//\/usr\/local\/sbin/$T_TMP/stub}" 2>&1)
+is "$?:$out" "0:-d /dev/nbd0" "ExecStop with the main process running: nbd-client -d /dev/nbd0"
+out=$(env -u MAINPID /bin/sh -c "${stop//\/usr\/local\/sbin/$T_TMP/stub}" 2>&1)
+is "$?:$out" "0:" "ExecStop after the main process exited: nothing"
+
 if [ ! -e /sys/block/nbd0/pid ]; then
 	/bin/sh -c "${cond//\/usr\/local\/sbin/$D1/usr/local/sbin}" >"$T_TMP/cond.out" 2>&1
 	is "$?:$(cat "$T_TMP/cond.out")" "0:" "ExecCondition with the installed client, nbd0 not attached: go on"
