@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
@@ -180,7 +181,16 @@ static int monitor_round(struct nbd_device *d, int *st)
 static int ioctl_loop(struct nbd_device *d)
 {
 	struct nbd_err e;
-	int r = nbd_ioctl_do_it(d->devfd, &e);
+	sigset_t set;
+	int r;
+
+	/* NBD_DO_IT blocks in the kernel: SIGTERM must end it as it always
+	 * did, not wait in the stop fd */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	r = nbd_ioctl_do_it(d->devfd, &e);
 
 	if (r < 0)
 		nbd_log(&d->log, LOG_ERR, "%s", e.msg);
