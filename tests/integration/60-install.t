@@ -27,6 +27,12 @@ expected() {
 			"755 $sd/system-generators/nbd-client-generator" \
 			"644 $p/share/man/man5/nbdtab.5"
 		;;
+	initramfs-tools)
+		# mkinitramfs reads /etc/initramfs-tools and /usr/share/initramfs-tools
+		d=/etc/initramfs-tools
+		[ "$p" = /usr ] && d=/usr/share/initramfs-tools
+		printf '%s\n' "755 $d/hooks/nbd-client" "755 $d/scripts/local-top/nbd"
+		;;
 	dracut)
 		# dracut reads only /usr/lib/dracut, whatever the PREFIX
 		d=/usr/lib/dracut
