@@ -45,6 +45,7 @@ enum opt_id {
 	O_NONETLINK,
 	O_SYSTEMD_MARK,
 	O_NOFORK,
+	O_NOAUTO,
 	O_COUNT
 };
 
@@ -78,6 +79,9 @@ static const struct opt_def opt_defs[O_COUNT] = {
 	[O_NONETLINK] = { "nonetlink", false },
 	[O_SYSTEMD_MARK] = { "systemd-mark", false },
 	[O_NOFORK] = { "nofork", false },
+	/* for the systemd generator: not attached at boot; the client
+	 * itself has nothing to do with it */
+	[O_NOAUTO] = { "noauto", false },
 };
 
 struct tab_ctx {
@@ -247,7 +251,7 @@ static void set_flag(struct tab_entry *t, enum opt_id id)
 	case O_NOFORK:
 		c->nofork = true;
 		break;
-	default:	/* O_UNIX: only t->seen */
+	default:	/* O_UNIX: only t->seen; O_NOAUTO: not ours */
 		break;
 	}
 }

@@ -17,8 +17,8 @@
  *   bs=N            block size: 512, 1024, 2048 or 4096 (as -b)
  *                   (the kernel may allow less, e.g. up to the page size)
  *   size=N          device size in bytes, a multiple of bs (or of 512)
- *   timeout=S       request timeout, 1..4294967 seconds (S * HZ must fit
- *   dead-timeout=S  the kernel's 32-bit jiffies)
+ *   timeout=S       request timeout, 1..2147483 seconds (its milliseconds
+ *   dead-timeout=S  fit an int, S * HZ the kernel's 32-bit jiffies)
  *   port=N          TCP port 1..65535 (not with unix); default 10809
  *   conns=N         connections, 1..64
  *   identifier=S    backend identifier
@@ -26,7 +26,8 @@
  *   psk-file=F psk-user=U
  *                   TLS settings; each of them turns TLS on
  *   flags: persist swap unix no_optgo preinit tls readonly nonetlink
- *          systemd-mark nofork
+ *          systemd-mark nofork noauto (noauto: for the systemd generator,
+ *          ignored by the client)
  *
  * Every line is checked, not just the one looked up: a syntax error, a
  * bad value, a flag given a value, a value option without one, an empty
