@@ -27,6 +27,7 @@
 #include "monitor.h"
 #include "optreply.h"
 #include "proto.h"
+#include "sdnotify.h"
 
 #define ATTACHED_OK '0'
 #define ATTACHED_FAILED '1'
@@ -165,6 +166,10 @@ static void become_resident(struct nbd_device *d, int *verdict_fd)
 		nbd_log(&d->log, LOG_WARNING, "cannot detach from the terminal: %s",
 			strerror(errno));
 	tell_command(verdict_fd, ATTACHED_OK);
+	/* nbd@.service (Type=notify): attached now */
+	if (sd_notify_ready(!d->cfg->nofork) < 0)
+		nbd_log(&d->log, LOG_WARNING, "cannot tell systemd we are ready ($NOTIFY_SOCKET): %s",
+			strerror(errno));
 	if (d->cfg->swap && mlockall(MCL_CURRENT | MCL_FUTURE) < 0)
 		nbd_log(&d->log, LOG_WARNING, "mlockall: %s", strerror(errno));
 	/* reconnecting must not wait on the writeback it is needed for */
