@@ -4,6 +4,7 @@
  * attach (device_attach) and for every reconnect (device_reconnect).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,9 @@ int device_init(struct nbd_device *d, const struct nbd_config *cfg,
 	d->devfd = -1;
 	d->index = -1;
 	d->stop_fd = -1;
+	/* everything a resident process needs later is opened now: after
+	 * switch_root it may find no /dev, /sys or /proc at all */
+	d->null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
 	d->log.role = "monitor";
 	d->log.ident = d->name;
 	d->log.to_stderr = cfg->nofork;
@@ -118,7 +122,8 @@ static int link_open(struct nbd_device *d, unsigned int k, bool first,
 {
 	struct datapath_opts o = { .nofork_log_stderr = d->cfg->nofork,
 				   .swap = d->cfg->swap,
-				   .ident = d->name };
+				   .ident = d->name,
+				   .null_fd = d->null_fd };
 	struct nbd_session s;
 	struct export_shape sh;
 	int r = -1;
@@ -306,7 +311,7 @@ int device_reconnect(struct nbd_device *d, unsigned int k, struct nbd_err *e)
 	 * waits for that), so there is one.
 	 */
 	if (nbd_nl_reconfigure(d->nl, d->index, &d->link[k].dp.kernel_fd, 1,
-			       0, 0, e) < 0) {
+			       0, 0, d->ident, e) < 0) {
 		link_close(d, k);
 		d->link[k].state = LINK_DEAD;
 		return -1;
@@ -349,4 +354,7 @@ void device_close(struct nbd_device *d)
 	free(d->ident);
 	d->ident = NULL;
 	tls_creds_free(&d->creds);
+	if (d->null_fd >= 0)
+		close(d->null_fd);
+	d->null_fd = -1;
 }

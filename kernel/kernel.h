@@ -98,11 +98,14 @@ int nbd_nl_disconnect(struct nbd_nl *nl, int index, struct nbd_err *e);
 /*
  * NBD_CMD_RECONFIGURE with new sockets (replacing dead ones) and, when
  * nonzero, new timeouts.  The kernel insists on the backend identifier
- * when the device has one: it is read from /sys/block/nbdN/backend.
+ * when the device has one: pass it (a resident process must not depend on
+ * any path: after switch_root it may see no /sys at all), or NULL to read
+ * it from /sys/block/nbdN/backend.
  */
 int nbd_nl_reconfigure(struct nbd_nl *nl, int index, const int *fds,
 		       unsigned int nfds, unsigned int timeout,
-		       unsigned int dead_timeout, struct nbd_err *e);
+		       unsigned int dead_timeout, const char *identifier,
+		       struct nbd_err *e);
 /*
  * NBD_CMD_STATUS for one device (index >= 0) or all (-1).  Fills at most
  * max entries; *n_out = entries written (a device that does not exist

@@ -595,14 +595,16 @@ int nbd_nl_disconnect(struct nbd_nl *nl, int index, struct nbd_err *e)
 
 int nbd_nl_reconfigure(struct nbd_nl *nl, int index, const int *fds,
 		       unsigned int nfds, unsigned int timeout,
-		       unsigned int dead_timeout, struct nbd_err *e)
+		       unsigned int dead_timeout, const char *identifier,
+		       struct nbd_err *e)
 {
 	char backend[4096];
 	struct nl_msg *msg;
-	const char *ident = NULL;
+	const char *ident = identifier;
 	int kerr;
 
-	if (index >= 0 && nbd_sysfs_backend(index, backend, sizeof(backend)) > 0)
+	if (!ident && index >= 0 &&
+	    nbd_sysfs_backend(index, backend, sizeof(backend)) > 0)
 		ident = backend;
 	if (nbd_nl_msg_reconfigure(nl->family, index, fds, nfds, timeout,
 				   dead_timeout, ident, &msg, e) < 0)

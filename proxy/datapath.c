@@ -97,9 +97,11 @@ static void close_others(const int keep[3])
 
 /*
  * fds[0..2]: net, plain, ready; moved above 2 if needed.  stdin and stdout
- * go to /dev/null, and stderr too unless we log there.
+ * go to /dev/null (null_fd, opened while there was a /dev: after
+ * switch_root a resident process may see none), and stderr too unless we
+ * log there.
  */
-static int proxy_fds(int fds[3], bool keep_stderr)
+static int proxy_fds(int fds[3], int null_fd, bool keep_stderr)
 {
 	bool stderr_ours = false;
 	int i, null;
@@ -111,7 +113,7 @@ static int proxy_fds(int fds[3], bool keep_stderr)
 		if (fds[i] < 0)
 			return -1;
 	}
-	null = open("/dev/null", O_RDWR);
+	null = null_fd >= 0 ? null_fd : open("/dev/null", O_RDWR);
 	if (null < 0)
 		return -1;
 	dup2(null, STDIN_FILENO);
@@ -192,7 +194,7 @@ proxy_main(struct nbd_conn *c, int plain_fd, int ready_fd,
 
 	proxy_signals();
 	closelog();	/* the parent's syslog fd, if any, is about to go */
-	if (proxy_fds(fds, l.to_stderr) < 0) {
+	if (proxy_fds(fds, o->null_fd, l.to_stderr) < 0) {
 		err_errno(&e, errno, "cannot set up the TLS proxy's files");
 		goto fail;
 	}

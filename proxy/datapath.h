@@ -25,6 +25,8 @@ struct datapath_opts {
 	bool nofork_log_stderr;	/* -n: the proxy logs to stderr, else syslog */
 	bool swap;		/* -s: swap on it; the proxy must be mlocked */
 	const char *ident;	/* for log lines, e.g. "nbd0"; may be NULL */
+	int null_fd;		/* /dev/null, opened beforehand; -1: open it
+				 * (a resident process must not need paths) */
 };
 
 struct datapath {

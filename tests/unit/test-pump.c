@@ -541,7 +541,8 @@ static void test_server_killed(const gnutls_datum_t *key)
 
 static void test_datapath_plain(void)
 {
-	struct datapath_opts o = { .nofork_log_stderr = true, .ident = "t" };
+	struct datapath_opts o = { .nofork_log_stderr = true, .ident = "t",
+				   .null_fd = -1 };
 	struct nbd_session s;
 	struct datapath dp;
 	struct nbd_err e = { "" };
@@ -629,7 +630,8 @@ static bool can_lower_oom_adj(void)
 /* A TLS session through datapath_open; kill_server: abrupt end. */
 static void test_datapath_proxy(const gnutls_datum_t *key, bool kill_server)
 {
-	struct datapath_opts o = { .nofork_log_stderr = true, .ident = "test0" };
+	struct datapath_opts o = { .nofork_log_stderr = true, .ident = "test0",
+				   .null_fd = open("/dev/null", O_RDWR | O_CLOEXEC) };
 	const char *tag = kill_server ? "proxy/killed" : "proxy";
 	struct nbd_session s;
 	struct srv_report sr;
@@ -680,6 +682,7 @@ static void test_datapath_proxy(const gnutls_datum_t *key, bool kill_server)
 		ok(sr.clean && sr.rx == SMALL_TOTAL, "%s: server got it all and close_notify", tag);
 	nego_close(&s);
 	client_free(&f);	/* the credentials stay ours */
+	close(o.null_fd);
 	alarm(0);
 }
 
