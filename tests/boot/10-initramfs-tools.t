@@ -1,0 +1,307 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# 10-initramfs-tools.t: root on NBD with initramfs-tools, booted for real.
+#
+# `make install` (the real one, default PREFIX) puts our client, hook and
+# local-top script on this machine; the REAL mkinitramfs builds an image for
+# Debian's kernel from them (with a copy of the configuration whose
+# MODULES=netboot, the test's nbdtab and credentials in an overlay of /etc,
+# and a module tree reduced to what the boot needs: see tests/boot/lib.sh);
+# if Debian's nbd-client package is installed, its hooks run too and the
+# image must still hold our binary and our script.  Then five boots under
+# QEMU, each its own, the root an ext4 image served by nbdkit on the host's
+# loopback and reached only through the locked-down guestfwd:
+#   a  TLS with X.509 (CA + client certificate from nbdtab), root=/dev/nbd0
+#   b  the same; after switch_root the server is killed (-9) and restarted
+#      while the system writes and syncs: every write lands
+#   c  TLS-PSK, nbdroot=nbds://...?tls-psk-file=/etc/nbd-client/alice.psk
+#   d  the reference's plaintext nbdroot=host:port/export, root on a
+#      partition (root=/dev/nbd0p1)
+#   e  a wrong CA: the client's reason on the console, panic, nothing
+#      mounted, and the server saw no option but STARTTLS
+# Every boot prints its kernel command line and key console lines as TAP
+# comments; consoles and server logs stay in build/boot-logs/10-initramfs-tools/.
+# BOOT_ONLY=b,e runs only those boots (the image is always built).
+# shellcheck source=/dev/null
+. "$(dirname "$0")/lib.sh"
+boot_setup mkinitramfs unmkinitramfs nbdkit certtool psktool debugfs mkfs.ext4 unshare
+T_ALL=${EPOCHREALTIME/[.,]/}
+IT=/etc/initramfs-tools
+SBIN=/usr/local/sbin
+BIN=$BOOT_TOP/build/nbd-client
+BOOT_KEY_LINES+='|^IP-Config: .*complete'
+
+# want X: boot X was not left out by BOOT_ONLY.
+want() {
+	case ",${BOOT_ONLY:-a,b,c,d,e}," in
+	*",$1,"*) return 0 ;;
+	esac
+	echo "# boot $1: left out (BOOT_ONLY=$BOOT_ONLY)"
+	return 1
+}
+rand() { od -An -N4 -tx1 /dev/urandom | tr -d ' \n'; }
+sha() { sha256sum "$1" 2>/dev/null | cut -d' ' -f1; }
+mode() { stat -c %a "$1" 2>/dev/null; }
+
+# --- make install ---------------------------------------------------------------
+boot_make_install || {
+	echo "Bail out! make install failed"
+	exit 1
+}
+is "$(sha "$SBIN/nbd-client")" "$(sha "$BIN")" "make install: $SBIN/nbd-client is build/nbd-client"
+for f in hooks/nbd-client scripts/local-top/nbd; do
+	is "$(mode "$IT/$f")" 755 "make install: $IT/$f, mode 0755"
+	is "$(sha "$IT/$f")" "$(sha "$BOOT_TOP/build/initramfs-tools/$f")" "make install: $IT/$f is scripts/initramfs-tools/$f with the paths filled in"
+done
+like "$(grep '^NBDC=' "$IT/hooks/nbd-client")" "^NBDC=$SBIN/nbd-client\$" "the hook takes the installed client"
+
+# --- the local-top script's command line parsing (its --print dry run) -------------
+tab=$BOOT_WORK/print.nbdtab
+printf '# dev host export opts\nnbd0 10.0.2.100 export cacertfile=/etc/nbd-tls/ca-cert.pem\n/dev/nbd3 h e\n' >"$tab"
+mkdir -p "$BOOT_WORK/noca"
+print_is() {
+	local cmdline=$1 want=$2 sh got
+	for sh in dash "$VM_BUSYBOX sh"; do
+		got=$(NBDCLIENT=nbd-client ROOTPATH=${RP:-} ROOTSERVER=${RS:-} \
+			$sh "$IT/scripts/local-top/nbd" --print "$tab" "$cmdline")
+		got="$? $got"
+		is "$got" "$want" "local-top --print (${sh##*/}): $cmdline"
+	done
+}
+C='-persist -swap -systemd-mark'
+print_is 'root=/dev/sda1 ro quiet' '2 '
+print_is 'root=/dev/nbd0' "0 nbd-client nbd0 $C"
+print_is 'root=/dev/nbd3p2' "0 nbd-client nbd3 $C"
+print_is 'root=/dev/nbd1' '1 no server for /dev/nbd1: no nbdroot= on the kernel command line, no nbd1 line in '"$tab"', no root-path from DHCP'
+print_is 'root=/dev/nbd0p1 nbdroot=10.0.2.100:10809/export' "0 nbd-client 10.0.2.100 10809 /dev/nbd0 -N export $C"
+print_is 'nbdroot=10.0.2.100,export,nbd2' "0 nbd-client 10.0.2.100 /dev/nbd2 -N export $C"
+print_is 'root=/dev/nbd5 nbdroot=10.0.2.100,export,nbd2' "0 nbd-client 10.0.2.100 /dev/nbd5 -N export $C"
+print_is 'nbdroot=10.0.2.100,10809,nbd2' "0 nbd-client 10.0.2.100 10809 /dev/nbd2 $C"
+print_is 'nbdroot=10.0.2.100,10809,disk' "0 nbd-client 10.0.2.100 10809 /dev/nbd0 -N disk $C"
+print_is 'nbdroot=[fd00::1]:10810/disk' "0 nbd-client fd00::1 10810 /dev/nbd0 -N disk $C"
+print_is 'nbdroot=[fd00::1]:/srv/disk' "0 nbd-client fd00::1 /dev/nbd0 -N /srv/disk $C"
+print_is 'nbdroot=host:/srv/disk' "0 nbd-client host /dev/nbd0 -N /srv/disk $C"
+print_is 'nbdroot=host:99999/disk' "1 nbdroot=host:99999/disk: bad port '99999'"
+print_is 'nbdroot=[fd00::1:10810/disk' '1 nbdroot=[fd00::1:10810/disk: no closing ] after the IPv6 address'
+print_is 'nbdroot=dhcp' '1 nbdroot=dhcp, but DHCP gave no root-path'
+RP=10.0.2.5,disk,nbd1 print_is 'nbdroot=dhcp' "0 nbd-client 10.0.2.5 /dev/nbd1 -N disk $C"
+RS=10.0.2.2 print_is 'nbdroot=dhcp,disk,nbd1' "0 nbd-client 10.0.2.2 /dev/nbd1 -N disk $C"
+RP=10.0.2.5:10809/disk print_is 'root=/dev/nbd2' "0 nbd-client 10.0.2.5 10809 /dev/nbd2 -N disk $C"
+print_is 'root=/dev/nbd0 nbdroot=nbds://10.0.2.100:10809/export?tls-psk-file=/etc/nbd-client/alice.psk' \
+	"0 nbd-client nbds://10.0.2.100:10809/export?tls-psk-file=/etc/nbd-client/alice.psk /dev/nbd0 $C"
+print_is 'nbdroot=nbds://alice@h/disk?tls-psk-file=alice.psk&tls-username=x nbddev=nbd4' \
+	"0 nbd-client nbds://alice@h/disk?tls-psk-file=/etc/nbd-client/alice.psk&tls-username=x /dev/nbd4 $C"
+print_is 'nbdroot=nbd://h/disk' "0 nbd-client nbd://h/disk /dev/nbd0 $C"
+print_is 'nbddev=sda' '1 nbddev=sda is not an nbd device'
+
+# --- credentials, nbdtab and the configuration, in an overlay of /etc --------------
+make_pki "$BOOT_WORK/pki" || {
+	echo "Bail out! cannot make certificates"
+	exit 1
+}
+SRV=$BOOT_WORK/srv
+boot_server_cert "$BOOT_WORK/pki" "$SRV" || {
+	echo "Bail out! cannot make the server certificate for 10.0.2.100"
+	exit 1
+}
+TLSOPTS=cacertfile=/etc/nbd-tls/ca-cert.pem,certfile=/etc/nbd-tls/client-cert.pem,keyfile=/etc/nbd-tls/client-key.pem
+boot_etc_put nbdtab 0644 <<EOF
+# nbdtab of the boot test
+nbd0 10.0.2.100 export port=10809,$TLSOPTS
+nbd1 10.0.2.100 export port=10809,${TLSOPTS/ca-cert.pem/wrong-ca.pem}
+EOF
+boot_etc_copy "$BOOT_WORK/pki/ca/ca-cert.pem" nbd-tls/ca-cert.pem 0644
+boot_etc_copy "$BOOT_WORK/pki/wrongca/ca-cert.pem" nbd-tls/wrong-ca.pem 0644
+boot_etc_copy "$BOOT_WORK/pki/ca/client-cert.pem" nbd-tls/client-cert.pem 0644
+boot_etc_copy "$BOOT_WORK/pki/ca/client-key.pem" nbd-tls/client-key.pem 0600
+boot_etc_copy "$BOOT_WORK/pki/alice.psk" nbd-client/alice.psk 0600
+chmod 0700 "$BOOT_ETC/nbd-client"
+# MODULES=netboot, and no UMASK: mkinitramfs's own 0022.
+mkdir -p "$BOOT_ETC/initramfs-tools"
+sed -e 's/^MODULES=.*/MODULES=netboot/' -e '/^UMASK=/d' "$IT/initramfs.conf" \
+	>"$BOOT_ETC/initramfs-tools/initramfs.conf"
+boot_module_tree nbd tls gcm ctr ghash-generic ghash-clmulni-intel aesni-intel \
+	chacha20poly1305 chacha-x86_64 poly1305-x86_64 virtio_net virtio_pci ext4 crc32c-intel
+
+# --- the image, by the real mkinitramfs --------------------------------------------------
+IMG=$BOOT_WORK/initrd.img
+t0=${EPOCHREALTIME/[.,]/}
+boot_in_ns mkinitramfs -v -o "$IMG" "$BOOT_KVER" >"$BOOT_LOGDIR/mkinitramfs.log" 2>"$BOOT_WORK/mkinitramfs.err"
+rc=$?
+cp "$BOOT_WORK/mkinitramfs.err" "$BOOT_LOGDIR/mkinitramfs.err"
+is "$rc" 0 "mkinitramfs exits 0"
+echo "# mkinitramfs took $(boot_secs_since "$t0")s, $(stat -c %s "$IMG" 2>/dev/null) bytes; log $BOOT_LOGDIR/mkinitramfs.log"
+[ "$rc" = 0 ] || {
+	t_diag "" "$(tail -n 20 "$BOOT_WORK/mkinitramfs.err")"
+	echo "Bail out! no image"
+	exit 1
+}
+is "$(grep '^W: nbd-client' "$BOOT_WORK/mkinitramfs.err")" \
+	"W: nbd-client: the initramfs will hold secrets (/etc/nbd-client/ /etc/nbd-tls/client-key.pem) and be readable by every user (umask 0022): set UMASK=0077 in /etc/initramfs-tools/initramfs.conf" \
+	"the hook warns on stderr: secrets in a world-readable image"
+is "$(mode "$IMG")" 644 "... and the image is indeed world-readable (0644)"
+is "$(grep -E '^(E:|W:)' "$BOOT_WORK/mkinitramfs.err" | grep -v '^W: nbd-client' | grep -v 'Possible missing firmware')" "" "no other error or warning from mkinitramfs"
+debian=n
+if [ "$(dpkg-query -W -f='${Status}' nbd-client 2>/dev/null)" = "install ok installed" ]; then
+	debian=y
+	echo "# Debian's nbd-client package $(dpkg-query -W -f='${Version}' nbd-client) is installed: its hooks/nbd, hooks/nbd-client and scripts/local-top/nbd are in /usr/share/initramfs-tools"
+	is "$(grep -c '^Calling hook nbd$' "$BOOT_LOGDIR/mkinitramfs.log")" 1 "Debian's hooks/nbd ran"
+	is "$(grep -c '^Calling hook nbd-client$' "$BOOT_LOGDIR/mkinitramfs.log")" 2 "Debian's hooks/nbd-client and ours ran"
+else
+	echo "# Debian's nbd-client package is not installed: only our hook ran"
+	is "$(grep -c '^Calling hook nbd-client$' "$BOOT_LOGDIR/mkinitramfs.log")" 1 "our hook ran"
+fi
+
+X=$BOOT_WORK/unpacked
+mkdir -p "$X"
+unmkinitramfs "$IMG" "$X"
+R=$X
+[ ! -d "$X/main" ] || R=$X/main
+is "$(sha "$R/usr/sbin/nbd-client")" "$(sha "$SBIN/nbd-client")" "image: /usr/sbin/nbd-client is ours ($SBIN/nbd-client)"
+if [ "$debian" = y ]; then
+	isnt_debian=0
+	[ "$(sha "$R/usr/sbin/nbd-client")" != "$(sha /usr/sbin/nbd-client)" ] && isnt_debian=1
+	is "$isnt_debian" 1 "image: /usr/sbin/nbd-client is not Debian's"
+fi
+is "$(sha "$R/scripts/local-top/nbd")" "$(sha "$IT/scripts/local-top/nbd")" "image: scripts/local-top/nbd is ours"
+like "$(cat "$R/scripts/local-top/ORDER" 2>/dev/null)" '/scripts/local-top/nbd "\$@"' "image: local-top/ORDER runs it"
+for ko in drivers/block/nbd net/tls/tls crypto/gcm drivers/net/virtio_net; do
+	is "$(find "$R/usr/lib/modules/$BOOT_KVER" -path "*/$ko.ko*" | wc -l)" 1 "image: module ${ko##*/}"
+done
+is "$(sha "$R/etc/nbdtab")" "$(sha "$BOOT_ETC/nbdtab")" "image: /etc/nbdtab"
+for f in ca-cert.pem:644 wrong-ca.pem:644 client-cert.pem:644 client-key.pem:600; do
+	is "$(mode "$R/etc/nbd-tls/${f%:*}"):$(sha "$R/etc/nbd-tls/${f%:*}")" \
+		"${f#*:}:$(sha "$BOOT_ETC/nbd-tls/${f%:*}")" "image: /etc/nbd-tls/${f%:*}, named by nbdtab, mode 0${f#*:}"
+done
+is "$(mode "$R/etc/nbd-client"):$(mode "$R/etc/nbd-client/alice.psk"):$(sha "$R/etc/nbd-client/alice.psk")" \
+	"700:600:$(sha "$BOOT_ETC/nbd-client/alice.psk")" "image: /etc/nbd-client/ whole, modes kept (0700, alice.psk 0600)"
+is "$(sha "$R/etc/ssl/certs/ca-certificates.crt")" "$(sha /etc/ssl/certs/ca-certificates.crt)" \
+	"image: the system CA bundle (/etc/nbd-client has no ca-cert.pem: an nbds:// URI without one uses system trust)"
+
+# The hook alone, under the umask of UMASK=0077: no warning.
+out=$(boot_in_ns env DESTDIR="$BOOT_WORK/hookdest" version="$BOOT_KVER" \
+	MODULESDIR="/lib/modules/$BOOT_KVER" CONFDIR=$IT verbose=n MODULES=netboot \
+	sh -c "mkdir -p \"\$DESTDIR\" && umask 0077 && $IT/hooks/nbd-client" 2>&1)
+rc=$?
+is "$rc:$out" "0:" "the hook run with umask 0077: exit 0, no warning"
+
+# --- the roots and the server ------------------------------------------------------
+boot_rootfs "$BOOT_WORK/root"
+boot_ext4 "$BOOT_WORK/root.img" 32 "$BOOT_WORK/root" || echo "Bail out! mkfs.ext4 -d failed"
+boot_ext4 "$BOOT_WORK/d.img" 32 "$BOOT_WORK/root" part || echo "Bail out! partitioned image failed"
+for b in a b c e; do cp --sparse=always "$BOOT_WORK/root.img" "$BOOT_WORK/$b.img"; done
+X509_SERVER=(nbdkit -f -v -i 127.0.0.1 -p "$BOOT_PORT" --tls=require --tls-certificates="$SRV" --tls-verify-peer)
+PSK_SERVER=(nbdkit -f -v -i 127.0.0.1 -p "$BOOT_PORT" --tls=require --tls-psk="$BOOT_WORK/pki/keys.psk")
+PLAIN_SERVER=(nbdkit -f -v -i 127.0.0.1 -p "$BOOT_PORT")
+COMMON_APPEND="ip=dhcp rw panic=1 quiet"
+echo "# the guest reaches only 10.0.2.100:10809 = 127.0.0.1:$BOOT_PORT on this machine (restrict=on, guestfwd)"
+
+# boot_ok NAME TOKEN ROOTDEV CLIENTCMD: the checks every good boot shares.
+boot_ok() {
+	local n=$1 tok=$2 rootdev=$3 cmd=$4
+	is "$BOOT_RC" 0 "boot $n: the guest powered off by itself (qemu status 0)"
+	boot_console_has "$n" "nbd: /usr/sbin/nbd-client $cmd" "boot $n: the script runs: nbd-client $cmd"
+	boot_console_has "$n" "Connected /dev/nbd0" "boot $n: the client says Connected /dev/nbd0"
+	boot_console_has "$n" "BOOT-INIT root=$rootdev rw" "boot $n: the root mounted read-write from $rootdev runs /sbin/init"
+	boot_console_has "$n" "BOOT-MARKER $BOOT_MARKER" "boot $n: the root's marker is printed"
+	boot_console_has "$n" "BOOT-WROTE /boot-token $tok" "boot $n: the guest wrote its token"
+	boot_console_has "$n" "BOOT-POWEROFF" "boot $n: the guest reached poweroff"
+	boot_console_lacks "$n" 'BOOT-ERROR|I/O error|EXT4-fs error|Remounting filesystem read-only|Kernel panic|Call Trace' \
+		"boot $n: no I/O error, file system error or kernel trouble on the console"
+	like "$(boot_console_grep "$n" '^BOOT-RESIDENT ')" "^BOOT-RESIDENT @[^ ]*nbd-client .*-systemd-mark" \
+		"boot $n: after switch_root the client runs on, argv[0] marked @ (-systemd-mark)"
+}
+
+# server_saw NAME: the options the server logged, one a line.
+server_opts() {
+	grep -oE 'NBD_OPT_[A-Z_]+' "$BOOT_WORK/$1.server.log" | uniq | tr '\n' ' '
+}
+
+# --- a: TLS with X.509 from nbdtab --------------------------------------------------
+if want a; then
+	tok=a-$(rand)
+	boot_server_start a "${X509_SERVER[@]}" file "$BOOT_WORK/a.img"
+	boot_run a "$IMG" "root=/dev/nbd0 $COMMON_APPEND boottest.token=$tok" 180
+	boot_server_stop
+	boot_ok a "$tok" /dev/nbd0 "nbd0 $C"
+	is "$(boot_debugfs_cat "$BOOT_WORK/a.img" /boot-token)" "$tok" "boot a: the token is in the server's image"
+	like "$(server_opts a)" '^NBD_OPT_STARTTLS NBD_OPT_GO ' "boot a: the server saw STARTTLS first, then GO (inside TLS)"
+	like "$(cat "$BOOT_WORK/a.server.log")" "client requested export 'export'" "boot a: ... for the export of the nbdtab line"
+fi
+
+# --- b: after switch_root, the server is killed and restarted --------------------
+if want b; then
+	tok=b-$(rand)
+	N=12
+	boot_server_start b "${X509_SERVER[@]}" file "$BOOT_WORK/b.img"
+	boot_start b "$IMG" "root=/dev/nbd0 $COMMON_APPEND boottest.token=$tok boottest.persist=$N boottest.sleep=1" 300
+	if boot_wait_console b '^BOOT-PERSIST 3 synced' 200; then
+		boot_server_stop KILL
+		echo "# boot b: server killed (-9) after write 3; restarted 3 s later"
+		sleep 3
+		boot_server_start b "${X509_SERVER[@]}" file "$BOOT_WORK/b.img"
+		boot_wait_console b '^BOOT-POWEROFF' 200
+	else
+		echo "# boot b: write 3 never came"
+	fi
+	boot_wait b
+	boot_server_stop
+	boot_report b
+	boot_ok b "$tok" /dev/nbd0 "nbd0 $C"
+	got=$(boot_console_grep b '^BOOT-PERSIST [0-9]+ synced' | wc -l)
+	is "$got" "$N" "boot b: all $N writes after switch_root synced, across the server's restart"
+	want='' got=''
+	for i in $(seq "$N"); do
+		want+="$tok $i;"
+		got+="$(boot_debugfs_cat "$BOOT_WORK/b.img" "/persist/$i");"
+	done
+	is "$got" "$want" "boot b: all $N writes are in the server's image"
+	# shellcheck disable=SC2016 # sed's $, not the shell's
+	like "$(sed -n '/=== .* start/h; /=== .* start/!H; ${x;p}' "$BOOT_WORK/b.server.log" | grep -oE 'NBD_OPT_[A-Z_]+' | uniq | tr '\n' ' ')" \
+		'^NBD_OPT_STARTTLS NBD_OPT_GO ' "boot b: the restarted server saw a new TLS negotiation (the reconnect)"
+	boot_console_grep b '^BOOT-PERSIST' | sed 's/^/# boot b: /'
+fi
+
+# --- c: TLS-PSK via an nbds:// URI ---------------------------------------------------
+if want c; then
+	tok=c-$(rand)
+	uri='nbds://10.0.2.100:10809/export?tls-psk-file=/etc/nbd-client/alice.psk'
+	boot_server_start c "${PSK_SERVER[@]}" file "$BOOT_WORK/c.img"
+	boot_run c "$IMG" "root=/dev/nbd0 nbdroot=$uri $COMMON_APPEND boottest.token=$tok" 180
+	boot_server_stop
+	boot_ok c "$tok" /dev/nbd0 "$uri /dev/nbd0 $C"
+	is "$(boot_debugfs_cat "$BOOT_WORK/c.img" /boot-token)" "$tok" "boot c: the token is in the server's image"
+	like "$(server_opts c)" '^NBD_OPT_STARTTLS NBD_OPT_GO ' "boot c: the server saw STARTTLS first, then GO"
+fi
+
+# --- d: the reference's plaintext form, root on a partition ---------------------------
+if want d; then
+	tok=d-$(rand)
+	boot_server_start d "${PLAIN_SERVER[@]}" file "$BOOT_WORK/d.img"
+	boot_run d "$IMG" "root=/dev/nbd0p1 nbdroot=10.0.2.100:10809/export $COMMON_APPEND boottest.token=$tok" 180
+	boot_server_stop
+	boot_ok d "$tok" /dev/nbd0p1 "10.0.2.100 10809 /dev/nbd0 -N export $C"
+	is "$(boot_debugfs_cat "$BOOT_WORK/d.img" /boot-token part)" "$tok" "boot d: the token is in the server's image (partition 1)"
+fi
+
+# --- e: a wrong CA ----------------------------------------------------------------------
+if want e; then
+	boot_server_start e "${X509_SERVER[@]}" file "$BOOT_WORK/e.img"
+	boot_run e "$IMG" "root=/dev/nbd1 $COMMON_APPEND" 180
+	boot_server_stop
+	is "$BOOT_RC" 0 "boot e: the guest rebooted by itself (panic=1 with -no-reboot: qemu status 0)"
+	boot_console_has e "nbd: /usr/sbin/nbd-client nbd1 $C" "boot e: the script runs nbd-client nbd1 (the nbdtab line with the wrong CA)"
+	boot_console_has e "nbd-client: TLS handshake with 10.0.2.100:10809 failed: the server certificate is not trusted: it is signed by an unknown CA (pass the right -cacertfile)" \
+		"boot e: the client's reason is on the console"
+	boot_console_has e "nbd: nbd-client failed (exit status 1): /dev/nbd1 is not attached; not mounting the root file system" \
+		"boot e: the script panics"
+	boot_console_has e "Rebooting automatically due to panic= boot argument" "boot e: initramfs-tools' panic (reboot, as panic= asks)"
+	boot_console_lacks e '^BOOT-|EXT4-fs \(nbd|^Connected|Begin: Running /scripts/local-premount' "boot e: nothing mounted, no init of the root"
+	opts=$(server_opts e)
+	is "$opts" "NBD_OPT_STARTTLS " "boot e: the server saw STARTTLS and nothing else: no NBD_OPT_GO or NBD_OPT_EXPORT_NAME in plaintext"
+	like "$(cat "$BOOT_WORK/e.server.log")" 'starting TLS handshake' "boot e: ... and a TLS handshake that the client ended"
+fi
+
+echo "# all of 10-initramfs-tools.t: $(boot_secs_since "$T_ALL")s"
+done_testing
