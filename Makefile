@@ -62,6 +62,8 @@ check: all
 		$(MAKE) --no-print-directory check-asan; fi
 	@if [ "$(SANITIZE)" != 1 ] && [ -d tests/vm ] && ls tests/vm/*.t >/dev/null 2>&1; then \
 		$(MAKE) --no-print-directory check-vm; fi
+	@if [ "$(SANITIZE)" != 1 ] && [ -d tests/boot ] && ls tests/boot/*.t >/dev/null 2>&1; then \
+		$(MAKE) --no-print-directory check-boot; fi
 
 check-unit: all
 	$(PROVE) $(UNIT_BIN)
@@ -80,6 +82,13 @@ check-asan asan:
 
 check-vm: all
 	$(PROVE) $(wildcard tests/vm/*.t)
+
+# Real boots with the root file system on NBD: `make install` into this
+# system, images from the real mkinitramfs and dracut (tests/boot/README.md).
+# They skip unless run as root.
+.PHONY: check-boot
+check-boot: all
+	$(PROVE) $(wildcard tests/boot/*.t)
 
 # install and uninstall run as they are when you are root or can write
 # where they install (a DESTDIR, a PREFIX of your own), else through
