@@ -177,7 +177,7 @@ done
 is "$(mode "$R/etc/nbd-client"):$(mode "$R/etc/nbd-client/alice.psk"):$(sha "$R/etc/nbd-client/alice.psk")" \
 	"700:600:$(sha "$BOOT_ETC/nbd-client/alice.psk")" "image: /etc/nbd-client/ whole, modes kept (0700, alice.psk 0600)"
 is "$(sha "$R/etc/ssl/certs/ca-certificates.crt")" "$(sha /etc/ssl/certs/ca-certificates.crt)" \
-	"image: the system CA bundle (/etc/nbd-client has no ca-cert.pem: an nbds:// URI without one uses system trust)"
+	"image: the system CA bundle (an nbds:// URI without credentials uses system trust)"
 
 # The hook alone, under the umask of UMASK=0077: no warning.
 out=$(boot_in_ns env DESTDIR="$BOOT_WORK/hookdest" version="$BOOT_KVER" \
