@@ -11,6 +11,7 @@
  * (its messages are the command's); then it tells the waiting command
  * "attached" or "failed" over a pipe, and the command exits with that.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -166,6 +167,14 @@ static void become_resident(struct nbd_device *d, int *verdict_fd)
 		nbd_log(&d->log, LOG_WARNING, "cannot detach from the terminal: %s",
 			strerror(errno));
 	tell_command(verdict_fd, ATTACHED_OK);
+	/*
+	 * glibc loads libgcc_s when a thread ends (getaddrinfo_a's resolver
+	 * threads): load it now, while the file is there, or a resident
+	 * process that resolves a name after switch_root aborts.
+	 */
+	if (!dlopen("libgcc_s.so.1", RTLD_NOW | RTLD_NODELETE))
+		nbd_log(&d->log, LOG_INFO, "cannot preload libgcc_s.so.1: %s",
+			dlerror());
 	/* nbd@.service (Type=notify): attached now */
 	if (sd_notify_ready(!d->cfg->nofork) < 0)
 		nbd_log(&d->log, LOG_WARNING, "cannot tell systemd we are ready ($NOTIFY_SOCKET): %s",

@@ -233,6 +233,45 @@ static int resolve(struct nbd_conn *c, const char *host, const char *port,
 	return 0;
 }
 
+/* An address literal needs no resolver thread (nor, after switch_root,
+ * the libgcc_s that glibc loads when such a thread ends). */
+static int resolve_numeric(const char *host, const char *port,
+			   const struct addrinfo *hints, struct addrinfo **ai)
+{
+	struct addrinfo h = *hints;
+
+	h.ai_flags |= AI_NUMERICHOST;
+	h.ai_flags &= ~AI_ADDRCONFIG;
+	return getaddrinfo(host, port, &h, ai) == 0 ? 0 : -1;
+}
+
+static int connect_addr(struct nbd_conn *c, const struct sockaddr *sa,
+			socklen_t len, struct nbd_err *e)
+{
+	int r = try_connect(c, sa->sa_family, SOCK_STREAM, 0, sa, len, e);
+
+	if (r == 0 && c->remember && len <= sizeof(c->remember->sa)) {
+		memcpy(&c->remember->sa, sa, len);
+		c->remember->len = len;
+	}
+	return r;
+}
+
+/* The addresses of the last good connection, when the name no longer
+ * resolves (after switch_root there may be no resolv.conf or hosts). */
+static int connect_remembered(struct nbd_conn *c, struct nbd_err *e)
+{
+	struct nbd_err why = *e;
+
+	if (!c->remember || !c->remember->len)
+		return -1;
+	if (connect_addr(c, (struct sockaddr *)&c->remember->sa,
+			 c->remember->len, e) == 0)
+		return 0;
+	*e = why;
+	return -1;
+}
+
 static int connect_tcp(struct nbd_conn *c, const char *host, const char *port,
 		       struct nbd_err *e)
 {
@@ -247,13 +286,16 @@ static int connect_tcp(struct nbd_conn *c, const char *host, const char *port,
 		c->peer = NULL;
 		return err_errno(e, ENOMEM, "connect");
 	}
-	if (resolve(c, host, port, &hints, &ai, e) < 0)
-		return -1;
+	if (resolve_numeric(host, port, &hints, &ai) < 0 &&
+	    resolve(c, host, port, &hints, &ai, e) < 0) {
+		r = connect_remembered(c, e);
+		goto out;
+	}
 	r = -1;
 	for (p = ai; p && r < 0; p = p->ai_next)
-		r = try_connect(c, p->ai_family, p->ai_socktype,
-				p->ai_protocol, p->ai_addr, p->ai_addrlen, e);
+		r = connect_addr(c, p->ai_addr, p->ai_addrlen, e);
 	freeaddrinfo(ai);
+out:
 	if (r == 0)
 		setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	return r;
@@ -407,4 +449,5 @@ void conn_release(struct nbd_conn *c)
 	c->stop_fd = keep.stop_fd;
 	c->gone = keep.gone;
 	c->gone_arg = keep.gone_arg;
+	c->remember = keep.remember;
 }

@@ -12,11 +12,19 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/socket.h>
 #include <gnutls/gnutls.h>
 
 #include "config.h"
 #include "deadline.h"
 #include "err.h"
+
+/* Where a connection last went: the fallback when the name no longer
+ * resolves. */
+struct conn_addr {
+	struct sockaddr_storage sa;
+	socklen_t len;		/* 0: none yet */
+};
 
 struct nbd_conn {
 	int fd;
@@ -31,6 +39,7 @@ struct nbd_conn {
 	 * connection was for is gone (the device was disconnected). */
 	int (*gone)(void *arg);
 	void *gone_arg;
+	struct conn_addr *remember;	/* may be NULL */
 	char *peer;		/* "host:port" or socket path, for messages */
 };
 

@@ -29,6 +29,11 @@ int device_init(struct nbd_device *d, const struct nbd_config *cfg,
 	/* everything a resident process needs later is opened now: after
 	 * switch_root it may find no /dev, /sys or /proc at all */
 	d->null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	/* -systemd-mark: a root device, started from an initramfs */
+	d->log.to_kmsg = cfg->systemd_mark && !cfg->nofork;
+	d->log.kmsg_fd = d->log.to_kmsg
+				 ? open("/dev/kmsg", O_WRONLY | O_CLOEXEC)
+				 : -1;
 	d->log.role = "monitor";
 	d->log.ident = d->name;
 	d->log.to_stderr = cfg->nofork;
@@ -130,6 +135,7 @@ static int link_open(struct nbd_device *d, unsigned int k, bool first,
 
 	nego_init(&s, d->cfg);
 	s.conn.stop_fd = d->stop_fd;
+	s.conn.remember = &d->addr;
 	if (d->creds.loaded)
 		s.creds = &d->creds;
 	if (d->attached) {
@@ -356,5 +362,8 @@ void device_close(struct nbd_device *d)
 	tls_creds_free(&d->creds);
 	if (d->null_fd >= 0)
 		close(d->null_fd);
+	if (d->log.kmsg_fd >= 0)
+		close(d->log.kmsg_fd);
 	d->null_fd = -1;
+	d->log.kmsg_fd = -1;
 }

@@ -68,6 +68,7 @@ struct nbd_device {
 	struct tls_creds creds;		/* read once, for every link */
 	int stop_fd;			/* readable = stop; -1 = none */
 	int null_fd;			/* /dev/null, for the proxies */
+	struct conn_addr addr;		/* the server's, once connected */
 	bool attached;			/* the kernel has the device */
 	bool resident;			/* warnings go to the log */
 	struct nbd_log log;

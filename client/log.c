@@ -21,6 +21,15 @@ void nbd_log(const struct nbd_log *l, int prio, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	if (l->to_kmsg && l->kmsg_fd >= 0 && prio <= LOG_NOTICE) {
+		n = snprintf(line, sizeof(line), "<%d>nbd-client[%d]: %s: %s: %s\n",
+			     LOG_DAEMON | prio, (int)getpid(), ident, l->role,
+			     msg);
+		if (n > (int)sizeof(line) - 1)
+			n = (int)sizeof(line) - 1;
+		if (write(l->kmsg_fd, line, (size_t)n) < 0)
+			n = 0;	/* nowhere else to say it */
+	}
 	if (!l->to_stderr) {
 		syslog(LOG_DAEMON | prio, "%s: %s: %s", ident, l->role, msg);
 		return;

@@ -12,6 +12,11 @@
 
 struct nbd_log {
 	bool to_stderr;
+	/* also the kernel log (/dev/kmsg, opened beforehand), for notices and
+	 * worse: after switch_root a root device's resident process has no
+	 * /dev/log, and its messages would be lost */
+	bool to_kmsg;
+	int kmsg_fd;
 	const char *ident;	/* "nbd0"; may be NULL */
 	const char *role;	/* "monitor", "proxy" */
 };

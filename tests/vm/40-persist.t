@@ -44,6 +44,8 @@ persist_round() {
 	check "$n: server restarted" start_server $n $p "$@" --filter=delay file /tmp/$n.img wdelay=10ms
 	check "$n: the write finishes" wait_for 150 test -e /tmp/dd.rc
 	check_eq "$n: the write saw no error" "$(cat /tmp/dd.rc 2>/dev/null)" 0
+	# -systemd-mark (a root device): the monitor also logs to the kernel
+	check "$n: the reconnect is in the kernel log" sh -c "dmesg | grep -q 'nbd-client\[$mpid\]: ${dev#/dev/}: monitor: reconnected connection 1'"
 	[ "$(cat /tmp/dd.rc 2>/dev/null)" = 0 ] || diag "dd: $(cat /tmp/dd.err)"
 	drop_caches
 	check_eq "$n: device reads back byte-exact" "$(devsha $dev 48)" "$want"
