@@ -96,27 +96,8 @@ print_is 'nbdroot=nbd://h/disk' "0 nbd-client nbd://h/disk /dev/nbd0 $C"
 print_is 'nbddev=sda' '1 nbddev=sda is not an nbd device'
 
 # --- credentials, nbdtab and the configuration, in an overlay of /etc --------------
-make_pki "$BOOT_WORK/pki" || {
-	echo "Bail out! cannot make certificates"
-	exit 1
-}
+boot_credentials "boot test"
 SRV=$BOOT_WORK/srv
-boot_server_cert "$BOOT_WORK/pki" "$SRV" || {
-	echo "Bail out! cannot make the server certificate for 10.0.2.100"
-	exit 1
-}
-TLSOPTS=cacertfile=/etc/nbd-tls/ca-cert.pem,certfile=/etc/nbd-tls/client-cert.pem,keyfile=/etc/nbd-tls/client-key.pem
-boot_etc_put nbdtab 0644 <<EOF
-# nbdtab of the boot test
-nbd0 10.0.2.100 export port=10809,$TLSOPTS
-nbd1 10.0.2.100 export port=10809,${TLSOPTS/ca-cert.pem/wrong-ca.pem}
-EOF
-boot_etc_copy "$BOOT_WORK/pki/ca/ca-cert.pem" nbd-tls/ca-cert.pem 0644
-boot_etc_copy "$BOOT_WORK/pki/wrongca/ca-cert.pem" nbd-tls/wrong-ca.pem 0644
-boot_etc_copy "$BOOT_WORK/pki/ca/client-cert.pem" nbd-tls/client-cert.pem 0644
-boot_etc_copy "$BOOT_WORK/pki/ca/client-key.pem" nbd-tls/client-key.pem 0600
-boot_etc_copy "$BOOT_WORK/pki/alice.psk" nbd-client/alice.psk 0600
-chmod 0700 "$BOOT_ETC/nbd-client"
 # MODULES=netboot, and no UMASK: mkinitramfs's own 0022.
 mkdir -p "$BOOT_ETC/initramfs-tools"
 sed -e 's/^MODULES=.*/MODULES=netboot/' -e '/^UMASK=/d' "$IT/initramfs.conf" \

@@ -57,6 +57,15 @@
 #                         run by boot_in_ns; the host's /etc is not touched.
 #   boot_etc_copy SRC PATH MODE
 #                         the same from a file.
+#   boot_credentials WHAT
+#                         The PKI both boot tests use (make_pki in
+#                         $BOOT_WORK/pki, server certificate for 10.0.2.100
+#                         in $BOOT_WORK/srv), and in BOOT_ETC: an nbdtab
+#                         ("# nbdtab of the WHAT", nbd0 with the right CA,
+#                         client certificate and key, nbd1 with the wrong
+#                         CA), /etc/nbd-tls/ with those files (key 0600),
+#                         /etc/nbd-client/alice.psk (0600, directory 0700).
+#                         Bails out if a certificate cannot be made.
 #   boot_module_tree MOD...
 #                         A reduced /lib/modules/$BOOT_KVER holding only
 #                         MOD... and what they need (modprobe
@@ -234,6 +243,30 @@ boot_etc_put() {
 
 boot_etc_copy() {
 	boot_etc_put "$2" "$3" <"$1"
+}
+
+boot_credentials() {
+	local pki=$BOOT_WORK/pki opts
+	make_pki "$pki" || {
+		echo "Bail out! cannot make certificates"
+		exit 1
+	}
+	boot_server_cert "$pki" "$BOOT_WORK/srv" || {
+		echo "Bail out! cannot make the server certificate for 10.0.2.100"
+		exit 1
+	}
+	opts=cacertfile=/etc/nbd-tls/ca-cert.pem,certfile=/etc/nbd-tls/client-cert.pem,keyfile=/etc/nbd-tls/client-key.pem
+	boot_etc_put nbdtab 0644 <<EOF
+# nbdtab of the $1
+nbd0 10.0.2.100 export port=10809,$opts
+nbd1 10.0.2.100 export port=10809,${opts/ca-cert.pem/wrong-ca.pem}
+EOF
+	boot_etc_copy "$pki/ca/ca-cert.pem" nbd-tls/ca-cert.pem 0644
+	boot_etc_copy "$pki/wrongca/ca-cert.pem" nbd-tls/wrong-ca.pem 0644
+	boot_etc_copy "$pki/ca/client-cert.pem" nbd-tls/client-cert.pem 0644
+	boot_etc_copy "$pki/ca/client-key.pem" nbd-tls/client-key.pem 0600
+	boot_etc_copy "$pki/alice.psk" nbd-client/alice.psk 0600
+	chmod 0700 "$BOOT_ETC/nbd-client"
 }
 
 boot_module_tree() {
