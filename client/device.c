@@ -70,19 +70,10 @@ void device_warn(struct nbd_device *d, const char *fmt, ...)
 		memcpy(d->warnings[d->nwarnings++], msg, sizeof(msg));
 }
 
-static void shape_of(const struct nbd_export *x, struct export_shape *sh)
-{
-	sh->size = x->size;
-	sh->tflags = x->tflags;
-	sh->have_block_size = x->have_block_size;
-	sh->min_block = x->have_block_size ? x->min_block : 0;
-	sh->pref_block = x->have_block_size ? x->pref_block : 0;
-	sh->max_block = x->have_block_size ? x->max_block : 0;
-}
-
-/* The export a link found must be the one the device was attached with. */
-static int same_shape(const struct export_shape *a,
-		      const struct export_shape *b, struct nbd_err *e)
+/* The export a link found must be the one the device was attached with
+ * (block sizes are 0 where NBD_INFO_BLOCK_SIZE did not come). */
+static int same_shape(const struct nbd_export *a, const struct nbd_export *b,
+		      struct nbd_err *e)
 {
 	if (a->size != b->size)
 		return err_set(e, "the export's size changed from %llu to %llu bytes",
@@ -119,7 +110,7 @@ static int preinit_conn(struct nbd_device *d, struct nbd_session *s,
 
 /*
  * Steps 1 to 3 for link k: connect, negotiate, open the data path.  The
- * first negotiation sets the shape the others must match.  On success the
+ * first negotiation sets the export the others must match.  On success the
  * link is LINK_READY; on failure it is LINK_EMPTY and the server was told.
  */
 static int link_open(struct nbd_device *d, unsigned int k, bool first,
@@ -130,7 +121,6 @@ static int link_open(struct nbd_device *d, unsigned int k, bool first,
 				   .ident = d->name,
 				   .null_fd = d->null_fd };
 	struct nbd_session s;
-	struct export_shape sh;
 	int r = -1;
 
 	nego_init(&s, d->cfg);
@@ -146,10 +136,12 @@ static int link_open(struct nbd_device *d, unsigned int k, bool first,
 	if ((d->cfg->preinit ? preinit_conn(d, &s, e)
 			     : nego_connect(&s, d->cfg, e)) < 0)
 		goto out;
-	shape_of(&s.export, &sh);
 	if (first) {
-		d->shape = sh;
-	} else if (same_shape(&d->shape, &sh, e) < 0) {
+		/* its numbers; the strings stay with s */
+		d->first = s.export;
+		d->first.name = NULL;
+		d->first.description = NULL;
+	} else if (same_shape(&d->first, &s.export, e) < 0) {
 		r = DEVICE_EXPORT_CHANGED;
 		goto out;
 	}
@@ -190,7 +182,7 @@ static unsigned int wanted_links(struct nbd_device *d)
 {
 	if (d->cfg->connections <= 1)
 		return 1;
-	if (!(d->shape.tflags & NBD_FLAG_CAN_MULTI_CONN)) {
+	if (!(d->first.tflags & NBD_FLAG_CAN_MULTI_CONN)) {
 		device_warn(d, "the server does not allow multiple connections (no NBD_FLAG_CAN_MULTI_CONN); using 1");
 		return 1;
 	}
@@ -199,7 +191,6 @@ static unsigned int wanted_links(struct nbd_device *d)
 
 static int open_links(struct nbd_device *d, struct nbd_err *e)
 {
-	struct nbd_export x = { 0 };
 	unsigned int k, n;
 
 	d->n = 1;
@@ -211,13 +202,7 @@ static int open_links(struct nbd_device *d, struct nbd_err *e)
 		if (link_open(d, k, false, e) < 0)
 			return err_prefix(e, "connection %u", k + 1);
 	}
-	x.size = d->shape.size;
-	x.tflags = d->shape.tflags;
-	x.have_block_size = d->shape.have_block_size;
-	x.min_block = d->shape.min_block;
-	x.pref_block = d->shape.pref_block;
-	x.max_block = d->shape.max_block;
-	return attach_params(d->cfg, &x, &d->p, e);
+	return attach_params(d->cfg, &d->first, &d->p, e);
 }
 
 /* Netlink unless -nonetlink; fall back to ioctl when the family is absent

@@ -26,6 +26,7 @@
 #include "datapath.h"
 #include "err.h"
 #include "log.h"
+#include "optreply.h"
 #include "tls.h"
 
 #define DEVICE_MAX_LINKS 64
@@ -46,17 +47,11 @@ struct link {
 	int backoff_s;		/* LINK_DEAD: the next delay */
 };
 
-/* What a reconnect must find again. */
-struct export_shape {
-	uint64_t size;
-	uint16_t tflags;
-	bool have_block_size;
-	uint32_t min_block, pref_block, max_block;
-};
-
 struct nbd_device {
 	const struct nbd_config *cfg;
-	struct export_shape shape;	/* from the first negotiation */
+	struct nbd_export first;	/* the first negotiation's numbers (no
+					 * strings): what a reconnect must find
+					 * again */
 	struct attach_params p;
 	struct nbd_nl *nl;		/* NULL: the ioctl interface */
 	int devfd;			/* ioctl interface: the open device */
