@@ -37,8 +37,3 @@ int deadline_left_ms(struct deadline d)
 		return 0;
 	return left > INT_MAX ? INT_MAX : (int)left;
 }
-
-bool deadline_passed(struct deadline d)
-{
-	return deadline_left_ms(d) == 0;
-}

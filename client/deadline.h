@@ -7,7 +7,6 @@
 #ifndef NBDC_DEADLINE_H
 #define NBDC_DEADLINE_H
 
-#include <stdbool.h>
 #include <stdint.h>
 
 struct deadline {
@@ -23,6 +22,5 @@ struct deadline deadline_min(struct deadline a, struct deadline b);
 /* What poll() takes: -1 for no deadline, 0 once passed, else the ms left
  * (at most INT_MAX). */
 int deadline_left_ms(struct deadline d);
-bool deadline_passed(struct deadline d);
 
 #endif

@@ -295,6 +295,28 @@ static int is_ip_literal(const char *h)
 	return inet_pton(AF_INET, h, buf) == 1 || inet_pton(AF_INET6, h, buf) == 1;
 }
 
+/*
+ * Refuse contradictory or unreadable TLS settings before reading them, so
+ * a typo is reported as such.
+ */
+static int tls_check_config(const struct tls_config *t, struct nbd_err *e)
+{
+	if (t->psk_file && (t->cacert || t->cert || t->key || t->cert_dir))
+		return err_set(e, "choose either a PSK (--psk-file) or certificates (-cacertfile/-certfile/-keyfile), not both");
+	if (t->cacert && file_readable(t->cacert, "CA certificate file", e) < 0)
+		return -1;
+	if (t->cert && file_readable(t->cert, "client certificate", e) < 0)
+		return -1;
+	if (t->key && file_readable(t->key, "client key", e) < 0)
+		return -1;
+	if (t->psk_file && file_readable(t->psk_file, "PSK file", e) < 0)
+		return -1;
+	if (t->cert_dir && access(t->cert_dir, R_OK | X_OK) < 0)
+		return err_errno(e, errno, "cannot read TLS certificate directory '%s'",
+				 t->cert_dir);
+	return 0;
+}
+
 int tls_creds_load(struct tls_creds *cr, const struct tls_config *t,
 		   struct nbd_err *e)
 {
@@ -420,24 +442,6 @@ static int run_handshake(struct nbd_conn *c, const char *name,
 		return err_set(e, "TLS handshake with %s negotiated %s; TLS 1.2 or later is required",
 			       c->peer, tls_version_name(c->tls));
 	c->tls_ready = true;
-	return 0;
-}
-
-int tls_check_config(const struct tls_config *t, struct nbd_err *e)
-{
-	if (t->psk_file && (t->cacert || t->cert || t->key || t->cert_dir))
-		return err_set(e, "choose either a PSK (--psk-file) or certificates (-cacertfile/-certfile/-keyfile), not both");
-	if (t->cacert && file_readable(t->cacert, "CA certificate file", e) < 0)
-		return -1;
-	if (t->cert && file_readable(t->cert, "client certificate", e) < 0)
-		return -1;
-	if (t->key && file_readable(t->key, "client key", e) < 0)
-		return -1;
-	if (t->psk_file && file_readable(t->psk_file, "PSK file", e) < 0)
-		return -1;
-	if (t->cert_dir && access(t->cert_dir, R_OK | X_OK) < 0)
-		return err_errno(e, errno, "cannot read TLS certificate directory '%s'",
-				 t->cert_dir);
 	return 0;
 }
 

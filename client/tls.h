@@ -47,11 +47,6 @@ void tls_creds_free(struct tls_creds *cr);
 int tls_upgrade(struct nbd_conn *c, const struct tls_config *t,
 		const struct tls_creds *cr, const char *host,
 		struct nbd_err *e);
-/*
- * Refuse contradictory or unreadable TLS settings before connecting, so a
- * typo is reported without any network traffic.
- */
-int tls_check_config(const struct tls_config *t, struct nbd_err *e);
 /* "TLS1.3, AES-256-GCM" style summary of an active session. */
 void tls_describe(gnutls_session_t s, char *buf, size_t len);
 const char *tls_version_name(gnutls_session_t s);
