@@ -97,7 +97,6 @@ print_is 'nbddev=sda' '1 nbddev=sda is not an nbd device'
 
 # --- credentials, nbdtab and the configuration, in an overlay of /etc --------------
 boot_credentials "boot test"
-SRV=$BOOT_WORK/srv
 # MODULES=netboot, and no UMASK: mkinitramfs's own 0022.
 mkdir -p "$BOOT_ETC/initramfs-tools"
 sed -e 's/^MODULES=.*/MODULES=netboot/' -e '/^UMASK=/d' "$IT/initramfs.conf" \
@@ -172,9 +171,7 @@ boot_rootfs "$BOOT_WORK/root"
 boot_ext4 "$BOOT_WORK/root.img" 32 "$BOOT_WORK/root" || echo "Bail out! mkfs.ext4 -d failed"
 boot_ext4 "$BOOT_WORK/d.img" 32 "$BOOT_WORK/root" part || echo "Bail out! partitioned image failed"
 for b in a b c e; do cp --sparse=always "$BOOT_WORK/root.img" "$BOOT_WORK/$b.img"; done
-X509_SERVER=(nbdkit -f -v -i 127.0.0.1 -p "$BOOT_PORT" --tls=require --tls-certificates="$SRV" --tls-verify-peer)
-PSK_SERVER=(nbdkit -f -v -i 127.0.0.1 -p "$BOOT_PORT" --tls=require --tls-psk="$BOOT_WORK/pki/keys.psk")
-PLAIN_SERVER=(nbdkit -f -v -i 127.0.0.1 -p "$BOOT_PORT")
+boot_servers
 COMMON_APPEND="ip=dhcp rw panic=1 quiet"
 echo "# the guest reaches only 10.0.2.100:10809 = 127.0.0.1:$BOOT_PORT on this machine (restrict=on, guestfwd)"
 

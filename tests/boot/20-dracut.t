@@ -94,7 +94,6 @@ print_is 'root=nbds://h/root?tls-username=bob' "0 nbd-client nbds://h/root?tls-u
 
 # --- credentials, nbdtab, in an overlay of /etc ------------------------------------
 boot_credentials "dracut boot test"
-SRV=$BOOT_WORK/srv
 boot_module_tree nbd tls gcm ctr ghash-generic ghash-clmulni-intel aesni-intel \
 	chacha20poly1305 chacha-x86_64 poly1305-x86_64 virtio_net virtio_pci ext4 crc32c-intel
 
@@ -151,9 +150,7 @@ rm -rf "$X"
 boot_rootfs "$BOOT_WORK/root"
 boot_ext4 "$BOOT_WORK/root.img" 32 "$BOOT_WORK/root" || echo "Bail out! mkfs.ext4 -d failed"
 for b in a b c d; do cp --sparse=always "$BOOT_WORK/root.img" "$BOOT_WORK/$b.img"; done
-X509_SERVER=(nbdkit -f -v -i 127.0.0.1 -p "$BOOT_PORT" --tls=require --tls-certificates="$SRV" --tls-verify-peer)
-PSK_SERVER=(nbdkit -f -v -i 127.0.0.1 -p "$BOOT_PORT" --tls=require --tls-psk="$BOOT_WORK/pki/keys.psk")
-PLAIN_SERVER=(nbdkit -f -v -i 127.0.0.1 -p "$BOOT_PORT")
+boot_servers
 COMMON_APPEND="ip=dhcp rw rd.info rd.retry=60"
 echo "# the guest reaches only 10.0.2.100:10809 = 127.0.0.1:$BOOT_PORT on this machine (restrict=on, guestfwd)"
 

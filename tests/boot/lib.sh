@@ -66,6 +66,11 @@
 #                         CA), /etc/nbd-tls/ with those files (key 0600),
 #                         /etc/nbd-client/alice.psk (0600, directory 0700).
 #                         Bails out if a certificate cannot be made.
+#   boot_servers          X509_SERVER, PSK_SERVER, PLAIN_SERVER: nbdkit
+#                         command lines (arrays) on 127.0.0.1:$BOOT_PORT
+#                         with boot_credentials' certificates (client
+#                         certificate required), its PSK file, or no TLS;
+#                         append the plugin and its arguments.
 #   boot_module_tree MOD...
 #                         A reduced /lib/modules/$BOOT_KVER holding only
 #                         MOD... and what they need (modprobe
@@ -267,6 +272,12 @@ EOF
 	boot_etc_copy "$pki/ca/client-key.pem" nbd-tls/client-key.pem 0600
 	boot_etc_copy "$pki/alice.psk" nbd-client/alice.psk 0600
 	chmod 0700 "$BOOT_ETC/nbd-client"
+}
+
+boot_servers() {
+	X509_SERVER=(nbdkit -f -v -i 127.0.0.1 -p "$BOOT_PORT" --tls=require --tls-certificates="$BOOT_WORK/srv" --tls-verify-peer)
+	PSK_SERVER=(nbdkit -f -v -i 127.0.0.1 -p "$BOOT_PORT" --tls=require --tls-psk="$BOOT_WORK/pki/keys.psk")
+	PLAIN_SERVER=(nbdkit -f -v -i 127.0.0.1 -p "$BOOT_PORT")
 }
 
 boot_module_tree() {
