@@ -60,6 +60,8 @@ check: all
 	$(PROVE) $(UNIT_BIN) $(wildcard tests/integration/*.t tests/hostile/*.t)
 	@if [ "$(SANITIZE)" != 1 ] && [ "$(NBDC_SKIP_ASAN)" != 1 ]; then \
 		$(MAKE) --no-print-directory check-asan; fi
+	@if [ "$(SANITIZE)" != 1 ] && [ -n "$(strip $(CHECK_PARTS))" ]; then \
+		$(MAKE) --no-print-directory $(CHECK_PARTS:%=check-%); fi
 	@if [ "$(SANITIZE)" != 1 ] && [ -d tests/vm ] && ls tests/vm/*.t >/dev/null 2>&1; then \
 		$(MAKE) --no-print-directory check-vm; fi
 	@if [ "$(SANITIZE)" != 1 ] && [ -d tests/boot ] && ls tests/boot/*.t >/dev/null 2>&1; then \
@@ -79,6 +81,12 @@ check-asan asan:
 	NBDC=$(CURDIR)/build-asan/nbd-client \
 		$(PROVE) $(patsubst build/%,build-asan/%,$(UNIT_BIN)) \
 		$(wildcard tests/integration/*.t tests/hostile/*.t)
+
+# Further suites (tests/*/suite.mk: fuzzing, valgrind, ...) each add a
+# check-NAME target and NAME to CHECK_PARTS; `make check` runs them after
+# check-asan, before the VM and boot tests.
+CHECK_PARTS :=
+include $(sort $(wildcard tests/*/suite.mk))
 
 check-vm: all
 	$(PROVE) $(wildcard tests/vm/*.t)
