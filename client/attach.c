@@ -25,6 +25,7 @@
 
 #include "attach.h"
 #include "device.h"
+#include "kernel.h"
 #include "monitor.h"
 #include "optreply.h"
 #include "proto.h"
@@ -256,7 +257,7 @@ int attach_run(const struct nbd_config *cfg, char **argv, struct nbd_err *e)
 	int pfd[2], r;
 	pid_t pid;
 
-	if (validate(cfg, e) < 0)
+	if (validate(cfg, e) < 0 || nbd_require_admin("attach", e) < 0)
 		return -1;
 	/* before any fork, so the resident process and proxies carry it */
 	if (cfg->systemd_mark && argv && argv[0] && argv[0][0])

@@ -5,6 +5,7 @@
  * host [port] [device], where a second argument that is not a port is the
  * device; a lone "nbdX" means "look it up in nbdtab".
  */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
@@ -21,6 +22,7 @@ enum {
 	OPT_JSON,
 	OPT_LIST_DEVICES,
 	OPT_NBDTAB,
+	OPT_KTLS,
 };
 
 static const char short_opts[] = "A:b:B:c:C:d:F:ghH:i:K:lLmnN:pPRst:T:uVxy:";
@@ -258,14 +260,60 @@ static int old_style_arg(const char *a, struct nbd_config *c,
 	return 0;
 }
 
-static bool is_port(const char *s)
+static bool all_digits(const char *s)
 {
-	char *end;
-	long v;
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!isdigit((unsigned char)*s))
+			return false;
+	return true;
+}
 
-	errno = 0;
-	v = strtol(s, &end, 10);
-	return !errno && !*end && v > 0 && v <= 65535;
+/* "/dev/sda", "/dev/../etc/x", "nbd0/..": a path, never a host or URI */
+static bool device_path(const char *s)
+{
+	size_t n = strlen(NBD_DEV_DIR);
+
+	if (!strncmp(s, NBD_DEV_DIR, n))
+		return true;
+	return !strncmp(s, "nbd", 3) && isdigit((unsigned char)s[3]) &&
+	       strchr(s, '/');
+}
+
+static bool ipv6_literal(const char *s)
+{
+	char buf[INET6_ADDRSTRLEN];
+	struct in6_addr a;
+	size_t n = strcspn(s, "%");	/* fe80::1%eth0 */
+
+	if (n >= sizeof(buf))
+		return false;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	return inet_pton(AF_INET6, buf, &a) == 1;
+}
+
+/* A host name or address: no '/', and a ':' only in an IPv6 address. */
+static int check_host(const char *h, struct nbd_err *e)
+{
+	if (strchr(h, '/'))
+		return err_set(e, "'%s' is not a host name or address (for a Unix socket use -unix PATH)",
+			       h);
+	if (strchr(h, ':') && !ipv6_literal(h))
+		return err_set(e, "'%s' is not a host name or address (give the port as its own argument, host port, or use nbd://host:port/export)",
+			       h);
+	return 0;
+}
+
+/* The argument after the host: all digits means a port, which must fit. */
+static int set_port(struct nbd_config *c, const char *s, struct nbd_err *e)
+{
+	unsigned long long v;
+
+	if (cli_uint(s, "port", 1, 65535, &v, e) < 0)
+		return -1;
+	return set_str(&c->port, s, e);
 }
 
 /* host [port] [device] / URI [device] / socket device */
@@ -288,6 +336,8 @@ static int positionals(char **args, int n, struct nbd_config *c,
 		out->mode = MODE_NBDTAB;
 		return set_device(c, args[0], e);
 	}
+	if (!c->unix_path && device_path(args[0]))
+		return set_device(c, args[0], e);
 	if (uri_is_nbd(args[0])) {
 		if (c->unix_path)
 			return err_set(e, "-unix cannot be combined with an NBD URI (use nbd+unix:///export?socket=PATH)");
@@ -298,9 +348,10 @@ static int positionals(char **args, int n, struct nbd_config *c,
 		if (set_str(&c->unix_path, args[i++], e) < 0)
 			return -1;
 	} else {
-		if (set_str(&c->host, args[i++], e) < 0)
+		if (check_host(args[i], e) < 0 ||
+		    set_str(&c->host, args[i++], e) < 0)
 			return -1;
-		if (i < n && is_port(args[i]) && set_str(&c->port, args[i++], e) < 0)
+		if (i < n && all_digits(args[i]) && set_port(c, args[i++], e) < 0)
 			return -1;
 	}
 	if (i < n && (out->mode == MODE_LIST || out->mode == MODE_CHECK))
@@ -310,6 +361,31 @@ static int positionals(char **args, int n, struct nbd_config *c,
 	if (i < n)
 		return err_set(e, "unexpected argument '%s'", args[i]);
 	return 0;
+}
+
+/*
+ * getopt said '?'.  A bad letter inside a cluster ("-port": 'o') leaves
+ * optind on that argument; one at its end, a long option and a missing
+ * argument have moved optind past it.
+ */
+static void bad_option(int argc, char **argv, struct nbd_err *e)
+{
+	const char *a = argv[optind - 1];
+	size_t n;
+
+	if (optopt && strchr(short_opts, optopt)) {
+		err_set(e, "option '%s' needs an argument", a);
+		return;
+	}
+	n = strlen(a);
+	if (optopt && (optind < 2 || a[0] != '-' || !n || a[n - 1] != optopt) &&
+	    optind < argc)
+		a = argv[optind];
+	if (optopt && (a[0] != '-' || a[1] != optopt || a[2]))
+		err_set(e, "unknown option '-%c' in '%s' (see nbd-client -help)",
+			optopt, a);
+	else
+		err_set(e, "unknown option '%s' (see nbd-client -help)", a);
 }
 
 int cli_parse(int argc, char **argv, struct nbd_config *c, struct cli *out,
@@ -326,12 +402,7 @@ int cli_parse(int argc, char **argv, struct nbd_config *c, struct cli *out,
 	while ((opt = getopt_long_only(argc, argv, short_opts, long_opts,
 				       NULL)) != -1) {
 		if (opt == '?') {
-			if (optopt && strchr(short_opts, optopt))
-				err_set(e, "option '%s' needs an argument",
-					argv[optind - 1]);
-			else
-				err_set(e, "unknown option '%s' (see nbd-client -help)",
-					argv[optind - 1]);
+			bad_option(argc, argv, e);
 			goto out;
 		}
 		r = apply_opt(opt, optarg, c, out, e);

@@ -3,13 +3,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include <linux/nbd-netlink.h>
+
 #include "attach.h"
 #include "kernel.h"
 #include "report.h"
 
 #define MAX_DEVICES 1024
 
-/* 1: netlink open; 0: use ioctl (asked for, or no netlink family) */
+/*
+ * 1: netlink open; 0: use ioctl (asked for, or no netlink family).  -d and
+ * -c never load the module: without it no device is connected, and the
+ * ioctl path says so (-c: not connected; -d: no such device).
+ */
 static int open_nl(const struct nbd_config *cfg, struct nbd_nl **nl,
 		   struct nbd_err *e)
 {
@@ -18,7 +24,10 @@ static int open_nl(const struct nbd_config *cfg, struct nbd_nl **nl,
 	*nl = NULL;
 	if (cfg && cfg->nonetlink)
 		return 0;
-	r = nbd_nl_open(nl, e);
+	if (cfg)
+		r = nbd_nl_open_family(nl, NBD_GENL_FAMILY_NAME, e);
+	else
+		r = nbd_nl_open(nl, e);
 	if (r == NBD_NL_NOFAMILY)
 		return 0;
 	return r < 0 ? -1 : 1;
@@ -39,6 +48,8 @@ int attach_disconnect(const struct nbd_config *cfg, struct nbd_err *e)
 	struct nbd_nl *nl;
 	int index, r;
 
+	if (nbd_require_admin("disconnect", e) < 0)
+		return -1;
 	r = open_device(cfg, &index, &nl, e);
 	if (r < 0)
 		return -1;

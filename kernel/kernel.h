@@ -71,6 +71,12 @@ int nbd_sysfs_backend(int index, char *buf, size_t len);
  */
 int nbd_kernel_error(struct nbd_err *e, int errnum, const char *what,
 		     int index);
+/*
+ * Attaching and disconnecting need CAP_SYS_ADMIN (the kernel checks it on
+ * every nbd ioctl and netlink command but STATUS): say so before
+ * connecting.  what: "attach", "disconnect".  0 or -1 with e set.
+ */
+int nbd_require_admin(const char *what, struct nbd_err *e);
 
 /* ---- module loading (kmod.c) ---- */
 

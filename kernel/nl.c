@@ -397,10 +397,9 @@ int nbd_nl_open(struct nbd_nl **out, struct nbd_err *e)
 	rc = nbd_nl_open_family(out, NBD_GENL_FAMILY_NAME, e);
 	if (rc != NBD_NL_NOFAMILY)
 		return rc;
-	if (nbd_kmod_load(e) < 0) {
-		err_prefix(e, "no nbd netlink interface");
-		return NBD_NL_NOFAMILY;
-	}
+	/* no module, and none to load: no ioctl interface either */
+	if (nbd_kmod_load(e) < 0)
+		return -1;
 	rc = nbd_nl_open_family(out, NBD_GENL_FAMILY_NAME, e);
 	if (rc == NBD_NL_NOFAMILY)
 		err_set(e, "the nbd kernel module has no netlink interface (kernel older than 4.12?)");

@@ -6,7 +6,10 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+#include <linux/capability.h>
 
 #include "kernel.h"
 
@@ -61,4 +64,19 @@ int nbd_kernel_error(struct nbd_err *e, int errnum, const char *what,
 		return err_set(e, "%s: %s (see dmesg)", what,
 			       strerror(errnum));
 	}
+}
+
+int nbd_require_admin(const char *what, struct nbd_err *e)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
+
+	/* cannot tell: let the kernel answer */
+	if (syscall(SYS_capget, &h, d) < 0)
+		return 0;
+	if (d[CAP_TO_INDEX(CAP_SYS_ADMIN)].effective &
+	    CAP_TO_MASK(CAP_SYS_ADMIN))
+		return 0;
+	return err_set(e, "only root can %s an nbd device (the kernel requires CAP_SYS_ADMIN)",
+		       what);
 }
