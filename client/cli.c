@@ -40,6 +40,7 @@ static const struct option long_opts[] = {
 	{ "identifier", required_argument, NULL, 'i' },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "keyfile", required_argument, NULL, 'K' },
+	{ "ktls", required_argument, NULL, OPT_KTLS },
 	{ "list", no_argument, NULL, 'l' },
 	{ "list-devices", no_argument, NULL, OPT_LIST_DEVICES },
 	{ "name", required_argument, NULL, 'N' },
@@ -200,6 +201,11 @@ static int apply_opt(int opt, const char *arg, struct nbd_config *c,
 	case OPT_PSK_FILE: t->enabled = true; return set_str(&t->psk_file, arg, e);
 	case OPT_PSK_USER: return set_str(&t->psk_user, arg, e);
 	case 'y': return set_str(&t->priority, arg, e);
+	case OPT_KTLS:
+		if (config_ktls_mode(arg, strlen(arg), &t->ktls) < 0)
+			return err_set(e, "invalid --ktls '%s': expected auto, on or off",
+				       arg);
+		return 0;
 	case 'x': t->enabled = true; return 0;
 	case 'b': return cli_block_size(arg, &c->block_size, e);
 	case 'B':

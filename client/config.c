@@ -10,6 +10,26 @@ void config_init(struct nbd_config *c)
 	c->connections = 1;
 }
 
+int config_ktls_mode(const char *s, size_t len, enum ktls_mode *m)
+{
+	static const char *const names[] = { [KTLS_OFF] = "off",
+					     [KTLS_AUTO] = "auto",
+					     [KTLS_ON] = "on" };
+	size_t i;
+
+	for (i = KTLS_OFF; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strlen(names[i]) == len && !memcmp(s, names[i], len)) {
+			*m = (enum ktls_mode)i;
+			return 0;
+		}
+	return -1;
+}
+
+enum ktls_mode config_ktls(const struct tls_config *t)
+{
+	return t->ktls == KTLS_UNSET ? NBD_KTLS_DEFAULT : t->ktls;
+}
+
 static void tls_config_free(struct tls_config *t)
 {
 	free(t->cacert);

@@ -7,12 +7,18 @@
 #define NBDC_CONFIG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define NBD_DEFAULT_PORT "10809"
 /* -timeout / -dead-timeout upper bound: its milliseconds fit an int (poll),
  * and its jiffies the kernel's request timeout (about 24 days). */
 #define NBD_MAX_TIMEOUT_S 2147483
+
+/* --ktls / nbdtab ktls=: whether the kernel's socket itself carries TLS
+ * (kernel TLS) or a proxy process does.  UNSET means NBD_KTLS_DEFAULT. */
+enum ktls_mode { KTLS_UNSET, KTLS_OFF, KTLS_AUTO, KTLS_ON };
+#define NBD_KTLS_DEFAULT KTLS_OFF
 
 struct tls_config {
 	bool enabled;		/* STARTTLS is sent; TLS is then required */
@@ -25,6 +31,7 @@ struct tls_config {
 	char *priority;		/* --priority / -y: GnuTLS priority string */
 	char *psk_file;		/* --psk-file: psktool format */
 	char *psk_user;		/* --psk-user */
+	enum ktls_mode ktls;
 };
 
 struct nbd_config {
@@ -58,6 +65,10 @@ struct nbd_config {
 };
 
 void config_init(struct nbd_config *c);
+/* "auto", "on" or "off" (len bytes of s) into *m; -1 if none of them. */
+int config_ktls_mode(const char *s, size_t len, enum ktls_mode *m);
+/* The mode in effect (the default for UNSET). */
+enum ktls_mode config_ktls(const struct tls_config *t);
 void config_free(struct nbd_config *c);
 
 #endif

@@ -95,6 +95,21 @@ static int device_gone(void *arg)
 	return device_connected(arg) == 0;
 }
 
+/* Which data path a TLS link took, and why not kernel TLS (once). */
+static void link_report(struct nbd_device *d, unsigned int k)
+{
+	const struct datapath *dp = &d->link[k].dp;
+
+	if (dp->no_ktls[0] && !d->said_no_ktls) {
+		device_warn(d, "kernel TLS not used: %s; a TLS proxy process carries the data (--ktls=off says so quietly)",
+			    dp->no_ktls);
+		d->said_no_ktls = true;
+	}
+	if (d->resident && dp->tls_desc[0])
+		nbd_log(&d->log, LOG_INFO, "connection %u: %s, %s", k + 1,
+			datapath_kind_name(dp->kind), dp->tls_desc);
+}
+
 /* -P: no negotiation at all, the server must already be in transmission. */
 static int preinit_conn(struct nbd_device *d, struct nbd_session *s,
 			struct nbd_err *e)
@@ -119,7 +134,8 @@ static int link_open(struct nbd_device *d, unsigned int k, bool first,
 	struct datapath_opts o = { .nofork_log_stderr = d->cfg->nofork,
 				   .swap = d->cfg->swap,
 				   .ident = d->name,
-				   .null_fd = d->null_fd };
+				   .null_fd = d->null_fd,
+				   .ktls = config_ktls(&d->cfg->tls) };
 	struct nbd_session s;
 	int r = -1;
 
@@ -147,6 +163,7 @@ static int link_open(struct nbd_device *d, unsigned int k, bool first,
 	}
 	if (datapath_open(&s.conn, &o, &d->link[k].dp, e) < 0)
 		goto out;
+	link_report(d, k);
 	d->link[k].state = LINK_READY;
 	r = 0;
 out:

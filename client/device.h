@@ -66,6 +66,7 @@ struct nbd_device {
 	struct conn_addr addr;		/* the server's, once connected */
 	bool attached;			/* the kernel has the device */
 	bool resident;			/* warnings go to the log */
+	bool said_no_ktls;		/* warned that kernel TLS was not used */
 	struct nbd_log log;
 	/* warnings while attaching, for the command to print */
 	char warnings[DEVICE_MAX_WARNINGS][NBD_ERR_MAX];

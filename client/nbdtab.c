@@ -33,6 +33,7 @@ enum opt_id {
 	O_CACERTFILE,
 	O_TLSHOSTNAME,
 	O_PRIORITY,
+	O_KTLS,
 	O_PSK_FILE,
 	O_PSK_USER,
 	O_PERSIST,
@@ -67,6 +68,7 @@ static const struct opt_def opt_defs[O_COUNT] = {
 	[O_CACERTFILE] = { "cacertfile", true },
 	[O_TLSHOSTNAME] = { "tlshostname", true },
 	[O_PRIORITY] = { "priority", true },
+	[O_KTLS] = { "ktls", true },
 	[O_PSK_FILE] = { "psk-file", true },
 	[O_PSK_USER] = { "psk-user", true },
 	[O_PERSIST] = { "persist", false },
@@ -207,6 +209,11 @@ static int set_value(struct tab_ctx *x, struct tab_entry *t, enum opt_id id, con
 	case O_PRIORITY:
 		c->tls.enabled = true;
 		return copy_str(x, &c->tls.priority, val, vlen);
+	case O_KTLS:
+		if (config_ktls_mode(val, vlen, &c->tls.ktls) < 0)
+			return err_set(x->e, "%s:%lu: invalid ktls=%.*s (must be auto, on or off)",
+				       x->origin, x->line, (int)vlen, val);
+		return 0;
 	case O_PSK_FILE:
 		c->tls.enabled = true;
 		return copy_str(x, &c->tls.psk_file, val, vlen);
@@ -442,6 +449,8 @@ static void merge(struct nbd_config *c, struct nbd_config *t)
 	fill(&c->tls.priority, &t->tls.priority);
 	fill(&c->tls.psk_file, &t->tls.psk_file);
 	fill(&c->tls.psk_user, &t->tls.psk_user);
+	if (c->tls.ktls == KTLS_UNSET)
+		c->tls.ktls = t->tls.ktls;
 }
 
 int nbdtab_parse(const char *text, size_t len, const char *origin, const char *dev,

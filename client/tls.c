@@ -279,8 +279,9 @@ static int set_priority(struct nbd_conn *c, const struct tls_config *t,
 	if (t->priority)
 		snprintf(prio, sizeof(prio), "%s", t->priority);
 	else
-		snprintf(prio, sizeof(prio), "%s%s", NBD_TLS_DEFAULT_PRIORITY,
-			 t->psk_file ? NBD_TLS_PSK_KX : "");
+		snprintf(prio, sizeof(prio), "%s%s%s", NBD_TLS_DEFAULT_PRIORITY,
+			 t->psk_file ? NBD_TLS_PSK_KX : "",
+			 config_ktls(t) == KTLS_ON ? NBD_TLS_KTLS_CIPHERS : "");
 	r = gnutls_priority_set_direct(c->tls, prio, &errpos);
 	if (r < 0)
 		return err_set(e, "invalid TLS priority string '%s' (at '%s'): %s",
@@ -343,8 +344,11 @@ static int setup_session(struct nbd_conn *c, const struct tls_config *t,
 			 const struct tls_creds *cr, const char *name,
 			 struct nbd_err *e)
 {
+	/* no session tickets: we never resume, and a ticket arriving after
+	 * kernel TLS took over would kill the link */
 	int r = gnutls_init(&c->tls, GNUTLS_CLIENT | GNUTLS_NONBLOCK |
-					     GNUTLS_NO_SIGNAL);
+					     GNUTLS_NO_SIGNAL |
+					     GNUTLS_NO_TICKETS);
 
 	if (r < 0) {
 		c->tls = NULL;

@@ -23,6 +23,9 @@
  * AES-128-GCM, which is ~15x slower on AES-NI hardware: move ChaCha last. */
 #define NBD_TLS_PSK_KX ":+ECDHE-PSK:+DHE-PSK:+PSK:-CHACHA20-POLY1305:+CHACHA20-POLY1305"
 
+/* --ktls=on: only the ciphers that both GnuTLS and kernel TLS have. */
+#define NBD_TLS_KTLS_CIPHERS ":-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:+CHACHA20-POLY1305"
+
 /*
  * Credentials: the CA (or the system trust store), the client certificate
  * and key, or the PSK.  Every file is read once, by tls_creds_load; from

@@ -29,6 +29,7 @@
 
 #include "datapath.h"
 #include "deadline.h"
+#include "ktls.h"
 #include "pump.h"
 #include "log.h"
 #include "tls.h"
@@ -341,13 +342,22 @@ fail_sp:
 	return -1;
 }
 
-static int open_plain(struct nbd_conn *c, struct datapath *dp,
-		      struct nbd_err *e)
+static int make_blocking(int fd, struct nbd_err *e)
 {
-	int fd = c->fd, fl = fcntl(fd, F_GETFL);
+	int fl = fcntl(fd, F_GETFL);
 
 	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0)
 		return err_errno(e, errno, "cannot make the socket blocking for the kernel");
+	return 0;
+}
+
+static int open_plain(struct nbd_conn *c, struct datapath *dp,
+		      struct nbd_err *e)
+{
+	int fd = c->fd;
+
+	if (make_blocking(fd, e) < 0)
+		return -1;
 	conn_release(c);
 	dp->kind = DATAPATH_PLAIN;
 	dp->kernel_fd = fd;
@@ -355,17 +365,65 @@ static int open_plain(struct nbd_conn *c, struct datapath *dp,
 	return 0;
 }
 
+/*
+ * The kernel takes the session over: no close_notify (the kernel owns the
+ * record stream now), just GnuTLS's memory.  With auto, a kernel that
+ * cannot leaves the socket as it was and the proxy takes it.
+ */
+static int open_ktls(struct nbd_conn *c, const struct datapath_opts *o,
+		     struct datapath *dp, struct nbd_err *e)
+{
+	struct nbd_err why = { "" };
+	bool unavailable;
+
+	if (ktls_program(c->fd, c->tls, &unavailable, &why) < 0) {
+		if (!unavailable || o->ktls == KTLS_ON)
+			return err_set(e, "%s", why.msg);
+		snprintf(dp->no_ktls, sizeof(dp->no_ktls), "%s", why.msg);
+		return 1;
+	}
+	if (make_blocking(c->fd, e) < 0)
+		return -1;
+	dp->kind = DATAPATH_KTLS;
+	dp->kernel_fd = c->fd;
+	conn_release(c);	/* GnuTLS's memory, no close_notify */
+	return 0;
+}
+
 int datapath_open(struct nbd_conn *c, const struct datapath_opts *o,
 		  struct datapath *dp, struct nbd_err *e)
 {
+	int r;
+
 	dp->kernel_fd = -1;
 	dp->watch_fd = -1;
 	dp->proxy_pid = -1;
+	dp->tls_desc[0] = 0;
+	dp->no_ktls[0] = 0;
 	if (c->fd < 0)
 		return err_set(e, "no connection to hand to the kernel");
-	if (c->tls)
-		return open_proxy(c, o, dp, e);
-	return open_plain(c, dp, e);
+	if (!c->tls)
+		return open_plain(c, dp, e);
+	tls_describe(c->tls, dp->tls_desc, sizeof(dp->tls_desc));
+	if (o->ktls == KTLS_ON || o->ktls == KTLS_AUTO) {
+		r = open_ktls(c, o, dp, e);
+		if (r <= 0)
+			return r;
+	}
+	return open_proxy(c, o, dp, e);
+}
+
+const char *datapath_kind_name(enum datapath_kind k)
+{
+	switch (k) {
+	case DATAPATH_PLAIN:
+		return "plaintext";
+	case DATAPATH_PROXY:
+		return "TLS proxy";
+	case DATAPATH_KTLS:
+		return "kernel TLS";
+	}
+	return "?";
 }
 
 void datapath_handed_over(struct datapath *dp)

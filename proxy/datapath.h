@@ -12,13 +12,14 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "config.h"
 #include "conn.h"
 #include "err.h"
 
 enum datapath_kind {
 	DATAPATH_PLAIN,
 	DATAPATH_PROXY,
-	/* later: DATAPATH_KTLS */
+	DATAPATH_KTLS,		/* the socket itself, carrying kernel TLS */
 };
 
 struct datapath_opts {
@@ -27,6 +28,8 @@ struct datapath_opts {
 	const char *ident;	/* for log lines, e.g. "nbd0"; may be NULL */
 	int null_fd;		/* /dev/null, opened beforehand; -1: open it
 				 * (a resident process must not need paths) */
+	enum ktls_mode ktls;	/* TLS: kernel TLS (on), the proxy (off), or
+				 * kernel TLS where it can (auto) */
 };
 
 struct datapath {
@@ -37,6 +40,8 @@ struct datapath {
 				 * socket, to poll (datapath_watch_events);
 				 * -1 = none */
 	pid_t proxy_pid;	/* DATAPATH_PROXY only, else -1 */
+	char tls_desc[64];	/* TLS: "TLS1.3, AES-128-GCM", else "" */
+	char no_ktls[NBD_ERR_MAX]; /* auto, and the proxy it is: why */
 };
 
 /* How long a new proxy may take to say it is ready. */
@@ -44,7 +49,10 @@ struct datapath {
 
 /*
  * Turn a negotiated connection into the fd the kernel gets.  Plaintext: the
- * socket itself, made blocking again.  TLS: a socketpair, with a proxy
+ * socket itself, made blocking again.  TLS with kernel TLS (o->ktls on, or
+ * auto and the kernel can): the socket itself, its keys handed to the
+ * kernel; with auto, when the kernel cannot, dp->no_ktls says why and the
+ * proxy is used.  Otherwise TLS means a socketpair, with a proxy
  * process (our child) on the other end; datapath_open returns once the
  * proxy is set up (or with its set-up error, or after
  * DATAPATH_READY_TIMEOUT_MS, or when c->stop_fd fires).  The proxy always
@@ -70,5 +78,7 @@ int datapath_alive(const struct datapath *dp);
  * DATAPATH_PLAIN.
  */
 void datapath_close(struct datapath *dp, int *status);
+/* "plaintext", "TLS proxy" or "kernel TLS". */
+const char *datapath_kind_name(enum datapath_kind k);
 
 #endif
