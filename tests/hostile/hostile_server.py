@@ -4,6 +4,7 @@
 
 Usage: hostile_server.py --mode MODE --log FILE [--port-file FILE]
                          [--timeout SECS] [--drip-interval SECS]
+                         [--tls-cert FILE --tls-key FILE]
        hostile_server.py --list-modes
 
 Listens on 127.0.0.1 on a random free port, prints the port on stdout and
@@ -27,6 +28,15 @@ Log lines (one per event, flushed at once):
   DRIP <n>                    a drip-* mode stopped after sending n bytes of
                               the dripped message (logged before the EOF or
                               TIMEOUT that stopped it, if any)
+  TLS <version>               tls-* modes: the TLS handshake is done; all
+                              that follows is inside TLS
+  TLSCLOSE                    the client ended TLS with close_notify
+  TLSERROR <reason>           TLS failed (an alert, a bad record; the
+                              reason as OpenSSL names it)
+  CUT <n>/<total>             tls-cut-record sent n of the total raw bytes of
+                              the records carrying its reply
+  ALERT <reason>              tls-alert made its TLS send a fatal alert
+  CLOSENOTIFY                 tls-close-notify sent close_notify
   EOF                         the client closed the connection
   TIMEOUT                     the connection deadline expired
   NOCLIENT                    no client connected before the deadline
@@ -88,6 +98,34 @@ Modes (--list-modes prints the names):
                           byte (invalid UTF-8), an ESC (1b) and valid UTF-8
                           (U+00E9 e-acute: c3 a9, U+2014 em dash: e2 80 94)
 
+  tls-handshake-alert     STARTTLS -> ACK; reads the ClientHello, answers a
+                          plaintext fatal handshake_failure alert, hangs up
+
+The tls-* modes below answer STARTTLS with ACK and run a real TLS server
+handshake (Python's ssl module through memory BIOs, so that the raw records
+can be cut; the certificate from --tls-cert/--tls-key); inside TLS they are
+the normal server (a second STARTTLS gets ERR_INVALID), changed as said,
+and when they hang up they send close_notify first:
+  tls-normal              no change: a correct TLS server
+  tls-huge-reply          like huge-reply
+  tls-wrong-option        like wrong-option
+  tls-short-info          like short-info
+  tls-silent              like silent
+  tls-starttls-ack        every reply is an ACK naming NBD_OPT_STARTTLS
+  tls-garbage             the first option gets TLS_GARBAGE, encrypted; then
+                          silence
+  tls-raw-garbage         the first option gets RAW_GARBAGE on the socket,
+                          outside any TLS record; then silence
+  tls-cut-record          the first option: the records carrying a correct
+                          GO reply are made, half their bytes sent, then the
+                          server hangs up (no close_notify)
+  tls-alert               the first option: a forged record is fed to the
+                          server's own TLS, which answers with an encrypted
+                          fatal bad_record_mac alert; that is sent, then the
+                          server hangs up
+  tls-close-notify        the first option: close_notify, and the TCP
+                          connection stays open until the client closes it
+
 Every drip sends its first byte at once, then waits --drip-interval seconds
 (default 1; 0 sends at full speed, for the self-test) before each next byte,
 and stops at once, logging EOF, when the client hangs up meanwhile.
@@ -97,6 +135,7 @@ Python 3 standard library only.
 import argparse
 import os
 import socket
+import ssl
 import struct
 import sys
 import time
@@ -162,6 +201,13 @@ FALLBACK_FLAGS = TFLAG_HAS_FLAGS
 C1_MESSAGE = (b"bad\xc2\x9b31m raw\x9b esc\x1b[0m caf\xc3\xa9 \xe2\x80\x94 "
               b"end")
 
+# Inside TLS: tls-garbage's plaintext (sent encrypted), tls-raw-garbage's
+# bytes (sent raw, in the middle of the TLS stream), tls-handshake-alert's
+# record (a plaintext fatal handshake_failure alert).
+TLS_GARBAGE = b"this is no NBD option reply, only garbage"
+RAW_GARBAGE = b"HTTP/1.0 400 Bad Request\r\n\r\n"
+HANDSHAKE_ALERT = b"\x15\x03\x03\x00\x02\x02\x28"
+
 CMD_NAMES = {0: "READ", 1: "WRITE", 2: "DISC", 3: "FLUSH", 4: "TRIM",
              5: "CACHE", 6: "WRITE_ZEROES", 7: "BLOCK_STATUS"}
 CMD_READ, CMD_WRITE, CMD_DISC = 0, 1, 2
@@ -208,6 +254,9 @@ class Session:
         self.export_size = EXPORT_SIZE     # EXPORT_NAME and transmission
         self.export_flags = EXPORT_FLAGS   # EXPORT_NAME
         self.drip_interval = DRIP_INTERVAL
+        self.tls_ctx = None                # an ssl.SSLContext (--tls-cert)
+        self.tls = None                    # the SSLObject once TLS is up
+        self.tls_in = self.tls_out = None  # its MemoryBIOs (raw bytes)
 
     # -- plumbing ---------------------------------------------------------
     def log(self, line):
@@ -221,8 +270,33 @@ class Session:
         return left
 
     def recv_some(self, n, wait=None):
-        """Up to n bytes; Eof on close; Deadline when time is up.  With wait,
-        returns b'' when nothing arrives within wait seconds."""
+        """Up to n bytes (decrypted once TLS is up); Eof on close; Deadline
+        when time is up.  With wait, returns b'' when nothing arrives within
+        wait seconds."""
+        if self.tls is None:
+            return self.raw_recv(n, wait)
+        while True:
+            try:
+                data = self.tls.read(n)
+            except ssl.SSLWantReadError:
+                raw = self.raw_recv(65536, wait)
+                if not raw:
+                    return b""
+                self.tls_in.write(raw)
+                continue
+            except ssl.SSLZeroReturnError:
+                self.log("TLSCLOSE")
+                raise Eof()
+            except ssl.SSLError as e:
+                self.tls_flush()
+                self.log("TLSERROR %s" % (e.reason or e.__class__.__name__))
+                raise Eof()
+            if not data:
+                raise Eof()
+            return data
+
+    def raw_recv(self, n, wait=None):
+        """recv_some on the socket itself, below any TLS."""
         left = self.remaining()
         self.conn.settimeout(min(left, wait) if wait is not None else left)
         try:
@@ -249,6 +323,24 @@ class Session:
         return buf
 
     def send(self, data):
+        """Send data (encrypted once TLS is up)."""
+        if self.tls is None:
+            return self.raw_send(data)
+        self.tls.write(data)
+        self.tls_flush()
+
+    def tls_flush(self):
+        """Send what TLS wrote to its outgoing buffer."""
+        data = self.tls_out.read()
+        if data:
+            self.raw_send(data)
+
+    def tls_seal(self, data):
+        """data as the TLS records that would carry it, not sent."""
+        self.tls.write(data)
+        return self.tls_out.read()
+
+    def raw_send(self, data):
         self.conn.settimeout(self.remaining())
         try:
             self.conn.sendall(data)
@@ -308,6 +400,48 @@ class Session:
                 return None
         return buf
 
+    def start_tls(self):
+        """The server side of a real TLS handshake (--tls-cert/--tls-key),
+        through memory BIOs so that modes can see and cut the raw records.
+        Logs TLSHELLO when the ClientHello arrives, TLS <version> when the
+        handshake is done, TLSERROR <reason> (then EOF) when it fails."""
+        if self.tls_ctx is None:
+            raise SystemExit("this mode needs --tls-cert and --tls-key")
+        self.tls_in, self.tls_out = ssl.MemoryBIO(), ssl.MemoryBIO()
+        obj = self.tls_ctx.wrap_bio(self.tls_in, self.tls_out,
+                                    server_side=True)
+        first = True
+        while True:
+            try:
+                obj.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                self.raw_send(self.tls_out.read())
+                raw = self.raw_recv(65536)
+                if first and raw[:2] == b"\x16\x03":
+                    self.log("TLSHELLO")
+                first = False
+                self.tls_in.write(raw)
+            except ssl.SSLError as e:
+                self.raw_send(self.tls_out.read())
+                self.log("TLSERROR %s" % (e.reason or e.__class__.__name__))
+                raise Eof()
+        self.raw_send(self.tls_out.read())
+        self.tls = obj
+        self.log("TLS %s" % obj.version())
+
+    def read_client_hello(self):
+        """Read one raw TLS record (the ClientHello) without answering it;
+        logs TLSHELLO (or BYTES for anything else).  False if not TLS."""
+        hdr = self.recv_exact(5)
+        if hdr[:2] != b"\x16\x03":
+            self.garbage(hdr)
+            return False
+        (n,) = struct.unpack(">H", hdr[3:])
+        self.recv_exact(n)
+        self.log_garbage(hdr + bytes(n))
+        return True
+
     # -- replies ------------------------------------------------------------
     def reply(self, opt, rtype, payload=b"", length=None):
         if length is None:
@@ -358,6 +492,13 @@ def phase_drain(s):
 
 
 def phase_hangup(s):
+    if s.tls is not None:
+        # End TLS properly first: close_notify, then read the client's.
+        try:
+            s.tls.unwrap()
+        except ssl.SSLError:
+            pass
+        s.tls_flush()
     try:
         s.conn.shutdown(socket.SHUT_WR)
     except OSError:
@@ -723,6 +864,96 @@ def mode_c1_message(s):
     s.set_go(handler)
 
 
+# -- inside TLS: a correct STARTTLS and handshake, then the misbehaviour ------
+
+def tls_then(inner):
+    """A mode: STARTTLS -> ACK and a real TLS handshake, then the normal
+    server (a second STARTTLS -> ERR_INVALID) changed by inner, inside
+    TLS."""
+    def mode(s):
+        def handler(s, opt, data):
+            s.reply(opt, REP_ACK)
+            s.start_tls()
+            s.handlers = dict(NORMAL_HANDLERS)
+            s.handlers[OPT_STARTTLS] = err_handler(
+                REP_ERR_INVALID, "TLS is already up")
+            s.default_handler = h_unsup
+            inner(s)
+        s.handlers[OPT_STARTTLS] = handler
+    return mode
+
+
+def first_option(fn):
+    """An inner mode: fn(s, opt, data) answers the first option inside TLS;
+    every later option gets no answer."""
+    def inner(s):
+        def handler(s, opt, data):
+            s.set_all(h_silent)
+            return fn(s, opt, data)
+        s.set_all(handler)
+    return inner
+
+
+def mode_starttls_ack(s):
+    # Every reply, whatever was asked, is an ACK naming NBD_OPT_STARTTLS.
+    s.reply_opt = lambda opt: OPT_STARTTLS
+    s.set_all(lambda s, opt, data: s.reply(opt, REP_ACK))
+
+
+def tls_garbage(s, opt, data):
+    s.send(TLS_GARBAGE)
+
+
+def tls_raw_garbage(s, opt, data):
+    s.raw_send(RAW_GARBAGE)
+
+
+def tls_cut_record(s, opt, data):
+    rec = s.tls_seal(struct.pack(">QIII", s.reply_magic, opt, REP_INFO, 12) +
+                     struct.pack(">HQH", INFO_EXPORT, EXPORT_SIZE,
+                                 EXPORT_FLAGS) +
+                     struct.pack(">QIII", s.reply_magic, opt, REP_ACK, 0))
+    s.raw_send(rec[:len(rec) // 2])
+    s.log("CUT %d/%d" % (len(rec) // 2, len(rec)))
+    s.tls = None
+    return CLOSE
+
+
+def tls_alert(s, opt, data):
+    # A record that fails its MAC, fed to our own TLS: it answers with a
+    # real, encrypted fatal alert (bad_record_mac), which we pass on.
+    s.tls_in.write(b"\x17\x03\x03\x00\x20" + bytes(32))
+    try:
+        s.tls.read(1)
+    except ssl.SSLError as e:
+        s.log("ALERT %s" % (e.reason or e.__class__.__name__))
+    s.tls_flush()
+    s.tls = None
+    return CLOSE
+
+
+def tls_close_notify(s, opt, data):
+    # close_notify, and the TCP connection left open: the client must not
+    # wait for it to close.
+    try:
+        s.tls.unwrap()
+    except ssl.SSLWantReadError:
+        pass
+    s.tls_flush()
+    s.log("CLOSENOTIFY")
+    s.tls = None
+    phase_drain(s)
+
+
+def mode_tls_handshake_alert(s):
+    def handler(s, opt, data):
+        s.reply(opt, REP_ACK)
+        if s.read_client_hello():
+            s.raw_send(HANDSHAKE_ALERT)
+        return CLOSE
+    s.handlers[OPT_STARTTLS] = handler
+
+
 MODES = {
     "normal": mode_normal,
     "starttls-unsup": mode_starttls_unsup,
@@ -754,7 +985,26 @@ MODES = {
     "drip-tls": mode_drip_tls,
     "unsup-after-info": mode_unsup_after_info,
     "c1-message": mode_c1_message,
+    "tls-normal": tls_then(mode_normal),
+    "tls-huge-reply": tls_then(mode_huge_reply),
+    "tls-wrong-option": tls_then(mode_wrong_option),
+    "tls-short-info": tls_then(mode_short_info),
+    "tls-silent": tls_then(mode_silent),
+    "tls-starttls-ack": tls_then(mode_starttls_ack),
+    "tls-garbage": tls_then(first_option(tls_garbage)),
+    "tls-raw-garbage": tls_then(first_option(tls_raw_garbage)),
+    "tls-cut-record": tls_then(first_option(tls_cut_record)),
+    "tls-alert": tls_then(first_option(tls_alert)),
+    "tls-close-notify": tls_then(first_option(tls_close_notify)),
+    "tls-handshake-alert": mode_tls_handshake_alert,
 }
+
+
+def tls_context(cert, key):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    ctx.num_tickets = 0
+    return ctx
 
 
 def write_port_file(path, port):
@@ -771,6 +1021,8 @@ def main():
     ap.add_argument("--port-file")
     ap.add_argument("--timeout", type=float, default=30.0)
     ap.add_argument("--drip-interval", type=float, default=DRIP_INTERVAL)
+    ap.add_argument("--tls-cert")
+    ap.add_argument("--tls-key")
     ap.add_argument("--list-modes", action="store_true")
     args = ap.parse_args()
     if args.list_modes:
@@ -802,6 +1054,8 @@ def main():
         with conn:
             s = Session(conn, logf, time.monotonic() + args.timeout)
             s.drip_interval = args.drip_interval
+            if args.tls_cert:
+                s.tls_ctx = tls_context(args.tls_cert, args.tls_key)
             MODES[args.mode](s)
             s.run()
     return 0

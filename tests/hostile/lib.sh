@@ -3,9 +3,12 @@
 # Helpers for TAP test scripts that run the client against hostile_server.py.
 # Source it from bash:  . "$(dirname "$0")/lib.sh"
 #
-#   hostile_start MODE   start a server in MODE (one connection, then it
-#                        exits); sets HOSTILE_PORT, HOSTILE_LOG, HOSTILE_PID.
-#                        Fails if no port file appears within 5 s.
+#   hostile_start MODE [ARGS...]
+#                        start a server in MODE (one connection, then it
+#                        exits), ARGS passed on to it (e.g. --tls-cert F
+#                        --tls-key F); sets HOSTILE_PORT, HOSTILE_LOG,
+#                        HOSTILE_PID.  Fails if no port file appears
+#                        within 5 s.
 #   hostile_wait [SECS]  wait (whole seconds, default 5) for the server to
 #                        exit by itself, so that $HOSTILE_LOG is complete;
 #                        returns 1 if it did not.
@@ -21,13 +24,14 @@ HOSTILE_DIRS=()
 
 hostile_start() {
 	local mode=$1 dir i
+	shift
 	hostile_stop
 	dir=$(mktemp -d "${TMPDIR:-/tmp}/hostile.XXXXXX") || return 1
 	HOSTILE_DIRS+=("$dir")
 	HOSTILE_LOG=$dir/log
 	HOSTILE_PORT=''
 	"${PYTHON:-python3}" "$HOSTILE_SERVER" --mode "$mode" \
-		--log "$HOSTILE_LOG" --port-file "$dir/port" \
+		--log "$HOSTILE_LOG" --port-file "$dir/port" "$@" \
 		>"$dir/stdout" 2>"$dir/stderr" &
 	HOSTILE_PID=$!
 	for ((i = 0; i < 100; i++)); do
@@ -75,3 +79,23 @@ hostile_cleanup() {
 }
 
 trap hostile_cleanup EXIT
+
+# now_ms: milliseconds since the epoch (for run times).
+now_ms() {
+	local ns
+	ns=$(date +%s%N)
+	echo $((ns / 1000000))
+}
+
+# leftovers MARK: the PIDs (one line, space-separated; empty when none) of
+# processes still running with NBDC_TEST_MARK=MARK in their environment,
+# i.e. what a client started with that mark left behind.
+leftovers() {
+	local f pids=()
+	for f in $(grep -lzxF "NBDC_TEST_MARK=$1" /proc/[0-9]*/environ \
+		2>/dev/null); do
+		f=${f#/proc/}
+		pids+=("${f%/environ}")
+	done
+	echo "${pids[*]}"
+}

@@ -6,7 +6,9 @@ Run: prove --exec '' tests/hostile/selftest.py (the suite runs it through
 tests/hostile/00-selftest.t)"""
 
 import os
+import shutil
 import socket
+import ssl
 import struct
 import subprocess
 import sys
@@ -572,6 +574,193 @@ def t_c1_message(c, srv):
 
 FAST = ("--drip-interval", "0")
 
+# -- tls-* modes: a real TLS handshake after STARTTLS, then the hostility ----
+
+# The server's --tls-cert/--tls-key, filled in by main() (make_cert).
+TLSARGS = []
+TLS_START = ["CLIENTFLAGS 0x00000003", "OPT STARTTLS len=0", "TLSHELLO"]
+
+
+def make_cert():
+    """A self-signed server certificate made with certtool; returns its
+    directory (TLSARGS names the files)."""
+    d = tempfile.mkdtemp(prefix="hostile-selftest-pki.")
+    key, cert = os.path.join(d, "key.pem"), os.path.join(d, "cert.pem")
+    tmpl = os.path.join(d, "cert.info")
+    with open(tmpl, "w") as f:
+        f.write("cn = localhost\nip_address = 127.0.0.1\ntls_www_server\n"
+                "encryption_key\nsigning_key\nexpiration_days = 2\n")
+    for cmd in (["--generate-privkey", "--outfile", key],
+                ["--generate-self-signed", "--load-privkey", key,
+                 "--template", tmpl, "--outfile", cert]):
+        subprocess.run(["certtool", "-q"] + cmd, check=True,
+                       capture_output=True)
+    TLSARGS[:] = ["--tls-cert", cert, "--tls-key", key]
+    return d
+
+
+def tls_up(c):
+    """Greeting, STARTTLS -> ACK, then a TLS handshake: c.s is now TLS."""
+    starttls_ack(c)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    c.s = ctx.wrap_socket(c.s, suppress_ragged_eofs=False)
+    return c.s.version()
+
+
+def tls_log(srv, version, *rest):
+    eq(srv.wait(), TLS_START + ["TLS " + version] + list(rest), "log")
+
+
+GO_LOG = ["OPT GO len=10", "GONAME disk", "GOINFO -"]
+
+
+def t_tls_normal(c, srv):
+    v = tls_up(c)
+    c.go()
+    expect_info_export(c, OPT_GO)
+    eq(c.reply(OPT_GO)[:2], (REP_ACK, 0), "GO ACK")
+    c.cmd(0, length=512, cookie=5)
+    eq(c.recv_exact(16 + 512),
+       struct.pack(">IIQ", 0x67446698, 0, 5) + bytes(512), "READ reply")
+    c.cmd(2)
+    c.expect_eof()
+    c.close()
+    tls_log(srv, v, *GO_LOG, "CMD READ off=0 len=512",
+            "CMD DISC off=0 len=0", "EOF")
+
+
+def t_tls_normal_second_starttls(c, srv):
+    v = tls_up(c)
+    c.opt(OPT_STARTTLS)
+    expect_error(c, OPT_STARTTLS, ERR_INVALID, "TLS is already up")
+    abort(c)
+    tls_log(srv, v, "OPT STARTTLS len=0", "OPT ABORT len=0", "EOF")
+
+
+def t_tls_huge_reply(c, srv):
+    v = tls_up(c)
+    c.go()
+    t, n, _ = c.reply(OPT_GO, payload=False)
+    eq((t, n), (REP_INFO, 0xFFFFFFFF), "huge reply header")
+    eq(c.recv_exact(32)[:2], b"\0\0", "some bytes follow")
+    c.expect_quiet(0.3)
+    c.close()
+    tls_log(srv, v, *GO_LOG, "EOF")
+
+
+def tls_first_reply(want):
+    """The first GO inside TLS gets want (type, length, payload or None)."""
+    def t(c, srv):
+        v = tls_up(c)
+        c.go()
+        t, n, d = c.reply(None)
+        eq((t, n, d if want[2] is not None else None), want, "first reply")
+        c.close()
+        tls_log(srv, v, *GO_LOG, "EOF")
+    return t
+
+
+def t_tls_wrong_option(c, srv):
+    v = tls_up(c)
+    c.go()
+    eq(c.reply(OPT_LIST)[0], REP_INFO, "INFO under NBD_OPT_LIST")
+    eq(c.reply(OPT_LIST)[:2], (REP_ACK, 0), "ACK under NBD_OPT_LIST")
+    c.close()
+    tls_log(srv, v, *GO_LOG, "EOF")
+
+
+def t_tls_silent(c, srv):
+    v = tls_up(c)
+    c.go()
+    c.expect_quiet(0.5)
+    c.close()
+    tls_log(srv, v, *GO_LOG, "EOF")
+
+
+def t_tls_starttls_ack(c, srv):
+    v = tls_up(c)
+    c.go()
+    eq(c.reply(OPT_STARTTLS)[:2], (REP_ACK, 0), "GO -> STARTTLS ACK")
+    c.opt(OPT_STARTTLS)
+    eq(c.reply(OPT_STARTTLS)[:2], (REP_ACK, 0), "STARTTLS -> ACK again")
+    c.close()
+    tls_log(srv, v, *GO_LOG, "OPT STARTTLS len=0", "EOF")
+
+
+def t_tls_garbage(c, srv):
+    v = tls_up(c)
+    c.go()
+    eq(c.recv_exact(41), b"this is no NBD option reply, only garbage",
+       "garbage inside TLS")
+    c.expect_quiet(0.3)
+    c.close()
+    tls_log(srv, v, *GO_LOG, "EOF")
+
+
+def expect_ssl_error(c, what, text=""):
+    try:
+        d = c.s.recv(4096)
+    except ssl.SSLError as e:
+        check(text in str(e), "%s: %s lacks %r" % (what, e, text))
+        return
+    raise Fail("%s: got %r, want an SSL error" % (what, d))
+
+
+def t_tls_raw_garbage(c, srv):
+    v = tls_up(c)
+    c.go()
+    expect_ssl_error(c, "raw bytes in the TLS stream")
+    c.close()
+    log = srv.wait()
+    # (our TLS client answers the garbage with an alert, logged TLSERROR)
+    eq(log[:7], TLS_START + ["TLS " + v] + GO_LOG, "log start")
+    eq(log[-1], "EOF", "log end")
+
+
+def t_tls_cut_record(c, srv):
+    v = tls_up(c)
+    c.go()
+    expect_ssl_error(c, "half a record, then EOF", "EOF")
+    c.close()
+    log = srv.wait()
+    eq(log[:7], TLS_START + ["TLS " + v] + GO_LOG, "log start")
+    check(log[7].startswith("CUT ") and log[-1] == "EOF", "CUT, EOF: %r" % log)
+    n, total = map(int, log[7].split()[1].split("/"))
+    eq(n, total // 2, "half the record sent")
+
+
+def t_tls_alert(c, srv):
+    v = tls_up(c)
+    c.go()
+    expect_ssl_error(c, "fatal alert", "BAD_RECORD_MAC")
+    c.close()
+    tls_log(srv, v, *GO_LOG, "ALERT DECRYPTION_FAILED_OR_BAD_RECORD_MAC",
+            "EOF")
+
+
+def t_tls_close_notify(c, srv):
+    v = tls_up(c)
+    c.go()
+    eq(c.s.recv(4096), b"", "close_notify reads as the end of TLS")
+    time.sleep(0.3)
+    check(srv.proc.poll() is None, "TCP connection left open")
+    c.close()
+    tls_log(srv, v, *GO_LOG, "CLOSENOTIFY", "EOF")
+
+
+def t_tls_handshake_alert(c, srv):
+    starttls_ack(c)
+    c.s.sendall(TLSRECORD)
+    eq(c.recv_exact(7), b"\x15\x03\x03\x00\x02\x02\x28",
+       "fatal handshake_failure alert")
+    c.expect_eof()
+    c.close()
+    eq(srv.wait(), ["CLIENTFLAGS 0x00000003", "OPT STARTTLS len=0",
+                    "TLSHELLO", "BYTES 53", "EOF"], "log")
+
+
 TESTS = [
     ("normal", t_normal_go, "LIST, STARTTLS, INFO, GO, READ, DISC"),
     ("normal", t_normal_export_name, "EXPORT_NAME with 124 zeroes"),
@@ -626,6 +815,29 @@ TESTS = [
     ("unsup-after-info", unsup_after_info(1, 124),
      "EXPORT_NAME 2 MiB with 124 zeroes"),
     ("c1-message", t_c1_message, "ERR_UNKNOWN with C1/ESC/UTF-8 bytes"),
+    ("tls-normal", t_tls_normal, "TLS handshake, GO, READ, DISC", TLSARGS),
+    ("tls-normal", t_tls_normal_second_starttls,
+     "second STARTTLS inside TLS -> ERR_INVALID", TLSARGS),
+    ("tls-huge-reply", t_tls_huge_reply, "TLS, then reply length 0xFFFFFFFF",
+     TLSARGS),
+    ("tls-wrong-option", t_tls_wrong_option, "TLS, then replies name LIST",
+     TLSARGS),
+    ("tls-short-info", tls_first_reply((REP_INFO, 6, None)),
+     "TLS, then a 6-byte INFO_EXPORT", TLSARGS),
+    ("tls-silent", t_tls_silent, "TLS, then never answers", TLSARGS),
+    ("tls-starttls-ack", t_tls_starttls_ack,
+     "TLS, then every reply an ACK naming STARTTLS", TLSARGS),
+    ("tls-garbage", t_tls_garbage, "TLS, then garbage inside it", TLSARGS),
+    ("tls-raw-garbage", t_tls_raw_garbage,
+     "TLS, then raw bytes between the records", TLSARGS),
+    ("tls-cut-record", t_tls_cut_record,
+     "TLS, then half a record and EOF", TLSARGS),
+    ("tls-alert", t_tls_alert, "TLS, then an encrypted fatal alert",
+     TLSARGS),
+    ("tls-close-notify", t_tls_close_notify,
+     "TLS, then close_notify with TCP left open", TLSARGS),
+    ("tls-handshake-alert", t_tls_handshake_alert,
+     "ACK, ClientHello, then a plaintext fatal alert", TLSARGS),
 ]
 
 
@@ -664,6 +876,14 @@ def main():
     modes = subprocess.run([sys.executable, SERVER, "--list-modes"],
                            check=True, capture_output=True,
                            text=True).stdout.split()
+    pki = make_cert()
+    try:
+        return run_tests(modes)
+    finally:
+        shutil.rmtree(pki, ignore_errors=True)
+
+
+def run_tests(modes):
     tests = [("%s: %s" % (m, d), lambda m=m, f=f, a=a: run_one(m, f, *a))
              for m, f, d, *a in TESTS]
     tests.append(("server exits by itself with no client", t_noclient))
