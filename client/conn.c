@@ -323,6 +323,12 @@ static int tls_io_error(struct nbd_conn *c, ssize_t r, const char *what,
 	if (r == GNUTLS_E_FATAL_ALERT_RECEIVED)
 		return err_set(e, "the server %s ended the TLS connection with alert '%s'",
 			       c->peer, gnutls_alert_get_name(gnutls_alert_get(c->tls)));
+	if (r == GNUTLS_E_UNEXPECTED_PACKET_LENGTH)
+		return err_set(e, "the server %s cut the TLS connection in the middle of a record",
+			       c->peer);
+	if (r == GNUTLS_E_UNEXPECTED_PACKET)
+		return err_set(e, "the server %s sent something that is not a record of this TLS session (garbage on the connection?)",
+			       c->peer);
 	return err_set(e, "TLS %s from %s failed: %s", what, c->peer,
 		       gnutls_strerror((int)r));
 }
