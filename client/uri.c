@@ -130,18 +130,23 @@ static int decode(struct uri_ctx *x, const char *src, size_t len, char **out)
 	return 0;
 }
 
-/* Spaces, control bytes, fragments and bad escapes, anywhere in the URI. */
+/*
+ * Spaces, control bytes, fragments and bad escapes, anywhere in the URI.
+ * Controls first, in the whole URI: a bad escape quotes the two bytes
+ * after its '%', which must not be controls.
+ */
 static int check_chars(struct uri_ctx *x)
 {
 	const char *p;
 
-	for (p = x->s; *p; p++) {
-		unsigned char ch = *p;
-
-		if (ch <= 0x20 || ch == 0x7f)
+	for (p = x->s; *p; p++)
+		if ((unsigned char)*p <= 0x20 || *p == 0x7f)
 			return err_set(x->e,
 				       "NBD URI '%s' contains a space or control character; percent-encode it (e.g. %%20 for a space)",
 				       x->show);
+	for (p = x->s; *p; p++) {
+		unsigned char ch = *p;
+
 		if (ch == '#')
 			return err_set(x->e,
 				       "NBD URI '%s' has a fragment ('#...'); write '#' in an export name as %%23",

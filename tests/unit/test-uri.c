@@ -196,6 +196,12 @@ static void test_errors(void)
 		 "invalid percent-encoding '%' in NBD URI 'nbd://h/a%' (use %XX with two hex digits, %25 for '%')");
 	test_bad("nbd://h/a%4g",
 		 "invalid percent-encoding '%4g' in NBD URI 'nbd://h/a%4g' (use %XX with two hex digits, %25 for '%')");
+	/* found by tests/fuzz (fuzz-uri): the bytes after a bad '%' were
+	 * quoted before the control check had reached them */
+	test_bad("nbd://h/a%\x1b[2J",
+		 "NBD URI 'nbd://h/a%?[2J' contains a space or control character; percent-encode it (e.g. %20 for a space)");
+	test_bad("nbd+unix:///?socket=%\xff\t/abstract",
+		 "NBD URI 'nbd+unix:///?socket=%\xff?/abstract' contains a space or control character; percent-encode it (e.g. %20 for a space)");
 	test_bad("nbd://h/100%",
 		 "invalid percent-encoding '%' in NBD URI 'nbd://h/100%' (use %XX with two hex digits, %25 for '%')");
 	test_bad("nbd://h/a%00b",
