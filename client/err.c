@@ -4,6 +4,18 @@
 
 #include "err.h"
 
+/* A message is one line: no byte of what it quotes (a command-line
+ * argument, an nbdtab field) may break it or drive the terminal. */
+static int one_line(struct nbd_err *e)
+{
+	char *p;
+
+	for (p = e->msg; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	return -1;
+}
+
 int err_set(struct nbd_err *e, const char *fmt, ...)
 {
 	va_list ap;
@@ -13,7 +25,7 @@ int err_set(struct nbd_err *e, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
 	va_end(ap);
-	return -1;
+	return one_line(e);
 }
 
 int err_errno(struct nbd_err *e, int errnum, const char *fmt, ...)
@@ -28,7 +40,7 @@ int err_errno(struct nbd_err *e, int errnum, const char *fmt, ...)
 	va_end(ap);
 	n = strlen(e->msg);
 	snprintf(e->msg + n, sizeof(e->msg) - n, ": %s", strerror(errnum));
-	return -1;
+	return one_line(e);
 }
 
 int err_prefix(struct nbd_err *e, const char *fmt, ...)
@@ -45,5 +57,5 @@ int err_prefix(struct nbd_err *e, const char *fmt, ...)
 	va_end(ap);
 	n = strlen(e->msg);
 	snprintf(e->msg + n, sizeof(e->msg) - n, ": %s", old);
-	return -1;
+	return one_line(e);
 }

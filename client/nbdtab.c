@@ -283,11 +283,11 @@ static int parse_options(struct tab_ctx *x, struct tab_entry *t, const char *lis
 				break;
 		if (id == O_COUNT) {
 			if (opt[0] != '_' && warn_on && x->warn) {
-				char msg[NBD_ERR_MAX];
+				struct nbd_err w; /* one line, as every message */
 
-				snprintf(msg, sizeof(msg), "%s:%lu: unknown option '%.*s' ignored",
-					 x->origin, x->line, (int)klen, opt);
-				x->warn(x->opaque, msg);
+				err_set(&w, "%s:%lu: unknown option '%.*s' ignored",
+					x->origin, x->line, (int)klen, opt);
+				x->warn(x->opaque, w.msg);
 			}
 		} else if (t->seen & (1UL << id)) {
 			return err_set(x->e, "%s:%lu: option '%s' given twice", x->origin,

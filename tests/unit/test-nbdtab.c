@@ -289,6 +289,17 @@ static void test_warnings(void)
 	ok(c.persist, "unknown options: the known one is applied");
 	config_free(&c);
 
+	/* found by tests/fuzz (fuzz-nbdtab): the warning quoted the option's
+	 * control bytes raw */
+	config_init(&c);
+	is_int(parse("nbd0 h e tls\x1b[2Jname,x\x7f\n", "nbd0", &c, &w, &e), 1,
+	       "unknown options with controls: found");
+	is_int(w.n, 2, "unknown options with controls: two warnings");
+	is_str(w.msg[0], "/etc/nbdtab:1: unknown option 'tls?[2Jname' ignored",
+	       "warning without ESC");
+	is_str(w.msg[1], "/etc/nbdtab:1: unknown option 'x?' ignored", "warning without DEL");
+	config_free(&c);
+
 	config_init(&c);
 	is_int(parse("nbd0 h e foo\n\nnbd1 h e bar\n", "nbd1", &c, &w, &e), 1,
 	       "warnings: other line");
