@@ -342,8 +342,13 @@ static int positionals(char **args, int n, struct nbd_config *c,
 		out->mode = MODE_NBDTAB;
 		return set_device(c, args[0], e);
 	}
-	if (!c->unix_path && device_path(args[0]))
-		return set_device(c, args[0], e);
+	if (!c->unix_path && device_path(args[0])) {
+		if (set_device(c, args[0], e) < 0)
+			return -1;
+		/* n == 1 in attach mode was the nbdtab form, above */
+		return err_set(e, "'%s' is an nbd device, not a server (the server comes first: nbd-client HOST [PORT] DEVICE)",
+			       args[0]);
+	}
 	if (uri_is_nbd(args[0])) {
 		if (c->unix_path)
 			return err_set(e, "-unix cannot be combined with an NBD URI (use nbd+unix:///export?socket=PATH)");
