@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "conn.h"
+#include "tls.h"
 
 void conn_init(struct nbd_conn *c, int timeout_ms)
 {
@@ -316,6 +317,8 @@ int conn_connect(struct nbd_conn *c, const struct nbd_config *cfg,
 static int tls_io_error(struct nbd_conn *c, ssize_t r, const char *what,
 			struct nbd_err *e)
 {
+	if (tls_cert_refused(c, (int)r, e) < 0)
+		return -1;
 	if (r == GNUTLS_E_PREMATURE_TERMINATION || r == GNUTLS_E_PULL_ERROR ||
 	    r == GNUTLS_E_PUSH_ERROR)
 		return err_set(e, "the server %s closed the TLS connection (did it reject our credentials?)",
@@ -343,8 +346,10 @@ static ssize_t read_some(struct nbd_conn *c, void *buf, size_t len,
 			r = gnutls_record_recv(c->tls, buf, len);
 		else
 			r = recv(c->fd, buf, len, 0);
-		if (r > 0)
+		if (r > 0) {
+			c->tls_data = c->tls != NULL;
 			return r;
+		}
 		if (r == 0 && c->tls)
 			return tls_io_error(c, GNUTLS_E_PREMATURE_TERMINATION,
 					    "read", e);

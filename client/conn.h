@@ -41,6 +41,10 @@ struct nbd_conn {
 	void *gone_arg;
 	struct conn_addr *remember;	/* may be NULL */
 	char *peer;		/* "host:port" or socket path, for messages */
+	bool tls_data;		/* data came over TLS (the server took us) */
+	/* the server refused our TLS credentials: the error says all, it
+	 * gets no "sending/waiting for ..." prefix */
+	bool tls_refused;
 };
 
 #define NBD_DEFAULT_TIMEOUT_MS 30000

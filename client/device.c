@@ -53,6 +53,8 @@ int device_init(struct nbd_device *d, const struct nbd_config *cfg,
 	 * finds none */
 	if (cfg->tls.enabled && tls_creds_load(&d->creds, &cfg->tls, e) < 0)
 		return -1;
+	if (d->creds.warning[0])
+		device_warn(d, "%s", d->creds.warning);
 	return 0;
 }
 

@@ -22,6 +22,13 @@ static int print_export(void *opaque, const char *name, const char *desc)
 	return printf("%s\n", name) < 0 ? -1 : 0;
 }
 
+/* What loading the TLS credentials had to say (a key others can read). */
+static void print_tls_warning(const struct nbd_session *s)
+{
+	if (s->own_creds.warning[0])
+		fprintf(stderr, "nbd-client: warning: %s\n", s->own_creds.warning);
+}
+
 static int do_list(const struct nbd_config *cfg, struct nbd_err *e)
 {
 	struct nbd_session s;
@@ -29,6 +36,7 @@ static int do_list(const struct nbd_config *cfg, struct nbd_err *e)
 
 	nego_init(&s, cfg);
 	r = nego_list_exports(&s, cfg, print_export, NULL, e);
+	print_tls_warning(&s);
 	nego_close(&s);
 	return r;
 }
@@ -51,6 +59,7 @@ static int do_check(const struct nbd_config *cfg, const struct cli *cli,
 		report_check(stdout, &s, cli->json);
 		transmit_disc(&s.conn);
 	}
+	print_tls_warning(&s);
 	nego_close(&s);
 	return r;
 }

@@ -17,7 +17,9 @@ int opt_send(struct nbd_session *s, uint32_t opt, const void *data,
 	put_be32(hdr + 12, len);
 	if (conn_write(&s->conn, hdr, sizeof(hdr), e) < 0 ||
 	    (len && conn_write(&s->conn, data, len, e) < 0))
-		return err_prefix(e, "sending %s", nbd_opt_name(opt));
+		return s->conn.tls_refused ? -1
+					   : err_prefix(e, "sending %s",
+							nbd_opt_name(opt));
 	return 0;
 }
 
@@ -28,8 +30,9 @@ int opt_recv(struct nbd_session *s, uint32_t opt, struct opt_reply *r,
 	uint8_t hdr[OPT_REPLY_HDR_LEN];
 
 	if (conn_read(&s->conn, hdr, sizeof(hdr), e) < 0)
-		return err_prefix(e, "waiting for the reply to %s",
-				  nbd_opt_name(opt));
+		return s->conn.tls_refused ? -1
+					   : err_prefix(e, "waiting for the reply to %s",
+							nbd_opt_name(opt));
 	if (optreply_parse_header(hdr, opt, NBD_MAX_OPT_REPLY, r, e) < 0)
 		return -1;
 	if (r->len && conn_read(&s->conn, payload, r->len, e) < 0)

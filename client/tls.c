@@ -39,11 +39,15 @@ static char *path_join(const char *dir, const char *name)
 
 static int load_ca(struct tls_creds *c, const char *cafile, struct nbd_err *e)
 {
+	struct stat st;
 	int r;
 
 	if (cafile) {
 		if (file_readable(cafile, "CA certificate file", e) < 0)
 			return -1;
+		if (stat(cafile, &st) == 0 && S_ISREG(st.st_mode) && !st.st_size)
+			return err_set(e, "CA certificate file '%s' is empty (expected PEM certificates)",
+				       cafile);
 		r = gnutls_certificate_set_x509_trust_file(c->x509, cafile,
 							   GNUTLS_X509_FMT_PEM);
 		if (r < 0)
@@ -58,6 +62,18 @@ static int load_ca(struct tls_creds *c, const char *cafile, struct nbd_err *e)
 	if (r <= 0)
 		return err_set(e, "no CA certificates to verify the server with: the system trust store is empty or unreadable; pass -cacertfile FILE");
 	return 0;
+}
+
+/* A private key others can read is not private: say so (once: the
+ * credentials are loaded once), and go on. */
+static void key_mode_warning(struct tls_creds *c, const char *key)
+{
+	struct stat st;
+
+	if (stat(key, &st) == 0 && (st.st_mode & 077))
+		snprintf(c->warning, sizeof(c->warning),
+			 "client key '%s' is accessible to other users (mode %04o): chmod 600 '%s'",
+			 key, (unsigned int)(st.st_mode & 07777), key);
 }
 
 static int load_client_cert(struct tls_creds *c, const char *cert,
@@ -75,8 +91,12 @@ static int load_client_cert(struct tls_creds *c, const char *cert,
 	if (file_readable(cert, "client certificate", e) < 0 ||
 	    file_readable(key, "client key", e) < 0)
 		return -1;
+	key_mode_warning(c, key);
 	r = gnutls_certificate_set_x509_key_file(c->x509, cert, key,
 						 GNUTLS_X509_FMT_PEM);
+	if (r == GNUTLS_E_CERTIFICATE_KEY_MISMATCH)
+		return err_set(e, "client key '%s' does not match client certificate '%s' (pass the key the certificate was made for)",
+			       key, cert);
 	if (r < 0)
 		return err_set(e, "cannot load client certificate '%s' with key '%s': %s",
 			       cert, key, gnutls_strerror(r));
@@ -377,15 +397,64 @@ static int setup_session(struct nbd_conn *c, const struct tls_config *t,
 	return 0;
 }
 
-/* Turn the verification status bits into the reason a user can act on. */
-static void cert_reason(unsigned int st, const char *name, char *buf,
+/*
+ * Whether the server's certificate names DNS names but no IP address
+ * (then the first DNS name is copied to first).
+ */
+static bool dns_names_only(gnutls_session_t s, char *first, size_t len)
+{
+	const gnutls_datum_t *der;
+	gnutls_x509_crt_t crt;
+	unsigned int n = 0, i;
+	bool dns = false, ip = false;
+	char san[256];
+	size_t sl;
+	int t;
+
+	der = gnutls_certificate_get_peers(s, &n);
+	if (!der || !n || gnutls_x509_crt_init(&crt) < 0)
+		return false;
+	if (gnutls_x509_crt_import(crt, &der[0], GNUTLS_X509_FMT_DER) < 0)
+		goto out;
+	for (i = 0;; i++) {
+		sl = sizeof(san) - 1;
+		t = gnutls_x509_crt_get_subject_alt_name(crt, i, san, &sl, NULL);
+		if (t == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
+			break;
+		if (t == GNUTLS_SAN_IPADDRESS)
+			ip = true;
+		if (t == GNUTLS_SAN_DNSNAME && !dns) {
+			san[sl] = 0;
+			snprintf(first, len, "%s", san);
+			dns = true;
+		}
+	}
+out:
+	gnutls_x509_crt_deinit(crt);
+	return dns && !ip;
+}
+
+static void name_reason(gnutls_session_t s, const char *name, char *buf,
 			size_t len)
+{
+	char dns[256];
+
+	if (name && is_ip_literal(name) && dns_names_only(s, dns, sizeof(dns)))
+		snprintf(buf, len, "it holds DNS names only ('%s'), not the IP address %s (connect by name, or pass -tlshostname %s)",
+			 dns, name, dns);
+	else
+		snprintf(buf, len, "its name does not match '%s' (check the host name, or pass -tlshostname NAME)",
+			 name ? name : "");
+}
+
+/* Turn the verification status bits into the reason a user can act on. */
+static void cert_reason(gnutls_session_t s, unsigned int st, const char *name,
+			char *buf, size_t len)
 {
 	if (st & GNUTLS_CERT_SIGNER_NOT_FOUND)
 		snprintf(buf, len, "it is signed by an unknown CA (pass the right -cacertfile)");
 	else if (st & GNUTLS_CERT_UNEXPECTED_OWNER)
-		snprintf(buf, len, "its name does not match '%s' (check the host name, or pass -tlshostname NAME)",
-			 name ? name : "");
+		name_reason(s, name, buf, len);
 	else if (st & GNUTLS_CERT_EXPIRED)
 		snprintf(buf, len, "it has expired");
 	else if (st & GNUTLS_CERT_NOT_ACTIVATED)
@@ -400,14 +469,81 @@ static void cert_reason(unsigned int st, const char *name, char *buf,
 		snprintf(buf, len, "status 0x%x", st);
 }
 
+/* The issuer of our client certificate (the first one loaded), or "". */
+static void our_issuer(gnutls_session_t s, char *buf, size_t len)
+{
+	gnutls_certificate_credentials_t cred = NULL;
+	gnutls_x509_crt_t *crts = NULL;
+	unsigned int n = 0, i;
+	size_t sz = len;
+
+	buf[0] = 0;
+	if (gnutls_credentials_get(s, GNUTLS_CRD_CERTIFICATE,
+				   (void **)&cred) < 0 || !cred ||
+	    gnutls_certificate_get_x509_crt(cred, 0, &crts, &n) < 0)
+		return;
+	if (n && gnutls_x509_crt_get_issuer_dn(crts[0], buf, &sz) < 0)
+		buf[0] = 0;
+	for (i = 0; i < n; i++)
+		gnutls_x509_crt_deinit(crts[i]);
+	gnutls_free(crts);
+	if (!n)
+		buf[0] = 0;
+}
+
+/* The message says all: where it surfaced (sending or waiting for the
+ * first option after the handshake) is left out of it. */
+static int __attribute__((format(printf, 3, 4)))
+refusal(struct nbd_conn *c, struct nbd_err *e, const char *fmt, ...)
+{
+	va_list ap;
+
+	c->tls_refused = true;
+	if (!e)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+int tls_cert_refused(struct nbd_conn *c, int r, struct nbd_err *e)
+{
+	gnutls_session_t s = c->tls;
+	char alert[128] = "", issuer[256];
+
+	if (!s || !gnutls_certificate_client_get_request_status(s))
+		return 0;
+	if (r != GNUTLS_E_PREMATURE_TERMINATION && r != GNUTLS_E_PULL_ERROR &&
+	    r != GNUTLS_E_PUSH_ERROR && r != GNUTLS_E_FATAL_ALERT_RECEIVED &&
+	    (c->tls_ready || r != GNUTLS_E_UNEXPECTED_PACKET))
+		return 0;
+	if (c->tls_data)
+		return 0;
+	if (r == GNUTLS_E_FATAL_ALERT_RECEIVED)
+		snprintf(alert, sizeof(alert), " with alert '%s'",
+			 gnutls_alert_get_name(gnutls_alert_get(s)));
+	our_issuer(s, issuer, sizeof(issuer));
+	if (!issuer[0])
+		return refusal(c, e, "the server %s refused the TLS connection%s: it asked for a client certificate and none was given (pass -certfile FILE and -keyfile FILE)",
+			       c->peer, alert);
+	if (!gnutls_certificate_get_ours(s))
+		return refusal(c, e, "the server %s refused the TLS connection%s: it asked for a client certificate from a CA it trusts, and ours (issued by '%s') is not, so none was sent (pass a -certfile and -keyfile from the server's CA)",
+			       c->peer, alert, issuer);
+	return refusal(c, e, "the server %s refused the TLS connection%s: it did not accept our client certificate, issued by '%s' (check that -certfile is from the server's CA and valid now)",
+		       c->peer, alert, issuer);
+}
+
 static int handshake_error(struct nbd_conn *c, int r, const char *name,
 			   struct nbd_err *e)
 {
-	char why[256];
+	char why[768];
 
+	if (tls_cert_refused(c, r, e) < 0)
+		return -1;
 	if (r == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR) {
-		cert_reason(gnutls_session_get_verify_cert_status(c->tls), name,
-			    why, sizeof(why));
+		cert_reason(c->tls, gnutls_session_get_verify_cert_status(c->tls),
+			    name, why, sizeof(why));
 		return err_set(e, "TLS handshake with %s failed: the server certificate is not trusted: %s",
 			       c->peer, why);
 	}
@@ -418,6 +554,16 @@ static int handshake_error(struct nbd_conn *c, int r, const char *name,
 	if (r == GNUTLS_E_PREMATURE_TERMINATION || r == GNUTLS_E_PULL_ERROR ||
 	    r == GNUTLS_E_PUSH_ERROR)
 		return err_set(e, "TLS handshake with %s failed: the server closed the connection (it may not accept our credentials)",
+			       c->peer);
+	/* what a man in the middle would cause: say so, not GnuTLS's words */
+	if (r == GNUTLS_E_UNEXPECTED_PACKET)
+		return err_set(e, "TLS handshake with %s failed: what came back is not TLS (the server, or someone in the middle, accepted NBD_OPT_STARTTLS but did not start TLS)",
+			       c->peer);
+	if (r == GNUTLS_E_UNEXPECTED_PACKET_LENGTH)
+		return err_set(e, "TLS handshake with %s failed: the connection was cut in the middle of a TLS record",
+			       c->peer);
+	if (r == GNUTLS_E_DECRYPTION_FAILED)
+		return err_set(e, "TLS handshake with %s failed: a record from the server could not be decrypted (tampered with, or replayed from another session)",
 			       c->peer);
 	return err_set(e, "TLS handshake with %s failed: %s", c->peer,
 		       gnutls_strerror(r));

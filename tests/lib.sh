@@ -172,3 +172,39 @@ make_pki() {
 		grep '^alice:' keys.psk >alice.psk
 	) >"$d/pki.log" 2>&1 || { cat "$d/pki.log" >&2; return 1; }
 }
+
+# make_pki_extra DIR: after make_pki DIR, what the certificate failure tests
+# (integration/80-certs.t) need, each directory laid out as nbdkit's and
+# qemu's --tls-certificates / dir= expect (ca-cert.pem, server-cert.pem,
+# server-key.pem; the CA is make_pki's):
+#   wrongname/  a server certificate for other.example.com only
+#   dnsonly/    a server certificate for DNS name localhost, no IP address
+#   future/     a server certificate valid from 2099 (not yet valid)
+#   wrongca/client-cert.pem, client-key.pem   a client certificate from the
+#               second CA
+#   mismatch/client-cert.pem, client-key.pem  make_pki's client certificate
+#               with another key
+make_pki_extra() {
+	local d=$1 n
+	(
+		cd "$d" || exit 1
+		printf 'cn = other.example.com\ndns_name = other.example.com\ntls_www_server\nencryption_key\nsigning_key\nexpiration_days = 2\n' >wrongname.info
+		printf 'cn = localhost\ndns_name = localhost\ntls_www_server\nencryption_key\nsigning_key\nexpiration_days = 2\n' >dnsonly.info
+		printf 'cn = localhost\ndns_name = localhost\nip_address = 127.0.0.1\ntls_www_server\nencryption_key\nsigning_key\nactivation_date = "2099-01-01 00:00:00"\nexpiration_date = "2100-01-01 00:00:00"\n' >future.info
+		for n in wrongname dnsonly future; do
+			mkdir -p "$n"
+			certtool -q --generate-certificate --load-privkey ca/server-key.pem \
+				--load-ca-certificate ca/ca-cert.pem --load-ca-privkey ca/ca-key.pem \
+				--template "$n.info" --outfile "$n/server-cert.pem"
+			cp ca/ca-cert.pem ca/server-key.pem "$n/"
+		done
+		certtool -q --generate-privkey --outfile wrongca/client-key.pem
+		certtool -q --generate-certificate --load-privkey wrongca/client-key.pem \
+			--load-ca-certificate wrongca/ca-cert.pem --load-ca-privkey wrongca/ca-key.pem \
+			--template client.info --outfile wrongca/client-cert.pem
+		mkdir -p mismatch
+		cp ca/client-cert.pem mismatch/
+		certtool -q --generate-privkey --outfile mismatch/client-key.pem
+		chmod 600 ca/client-key.pem wrongca/client-key.pem mismatch/client-key.pem
+	) >>"$d/pki.log" 2>&1 || { cat "$d/pki.log" >&2; return 1; }
+}
