@@ -47,6 +47,10 @@ static int open_dev(const char *path, struct nbd_err *e)
 	if (fd >= 0)
 		return fd;
 	saved = errno;
+	if ((saved == ENOENT || saved == ENXIO || saved == ENODEV) &&
+	    access("/sys/module/nbd", F_OK) == 0)
+		return err_set(e, "cannot open %s: %s (the nbd module is loaded, but has no such device; see its nbds_max parameter)",
+			       path, strerror(saved));
 	if (saved == ENOENT || saved == ENXIO || saved == ENODEV)
 		return err_set(e, "cannot open %s: %s (is the nbd module loaded? try modprobe nbd)",
 			       path, strerror(saved));

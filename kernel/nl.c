@@ -528,6 +528,30 @@ static bool blksize_suspect(uint64_t bs)
 	return bs < 512 || (bs & (bs - 1)) || (page > 0 && bs > (uint64_t)page);
 }
 
+/*
+ * CONNECT creates a missing device, unless its first minor (index <<
+ * part_shift, part_shift = fls(max_part)) does not fit in 20 bits.
+ */
+static int no_such_index(struct nbd_err *e, const char *what)
+{
+	char buf[32];
+	FILE *f = fopen("/sys/module/nbd/parameters/max_part", "re");
+	int max_part = -1, shift = 0;
+
+	if (f) {
+		if (fgets(buf, sizeof(buf), f))
+			max_part = atoi(buf);
+		fclose(f);
+	}
+	if (max_part < 0)
+		return err_set(e, "%s: no such device, and the kernel cannot create it (see dmesg)",
+			       what);
+	while (max_part >> shift)
+		shift++;
+	return err_set(e, "%s: no such device, and the kernel cannot create it (with max_part=%d the largest index is %d)",
+		       what, max_part, NBD_MAX_INDEX >> shift);
+}
+
 int nbd_nl_connect(struct nbd_nl *nl, const struct nbd_attach *a,
 		   int *index_out, struct nbd_err *e)
 {
@@ -547,6 +571,8 @@ int nbd_nl_connect(struct nbd_nl *nl, const struct nbd_attach *a,
 	if (kerr == EINVAL && blksize_suspect(a->block_size))
 		return err_set(e, "%s: block size %llu rejected (it must be a power of two from 512 to the page size)",
 			       what, (unsigned long long)a->block_size);
+	if (kerr == EINVAL && a->index >= 0 && !dev_exists(a->index))
+		return no_such_index(e, what);
 	return nbd_kernel_error(e, kerr, what, a->index);
 }
 
