@@ -2,12 +2,14 @@
 /* -d, -c and --list-devices: netlink, or ioctl/sysfs without it. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <linux/nbd-netlink.h>
 
 #include "attach.h"
 #include "kernel.h"
 #include "report.h"
+#include "state.h"
 
 #define MAX_DEVICES 1024
 
@@ -60,14 +62,19 @@ int attach_disconnect(const struct nbd_config *cfg, struct nbd_err *e)
 	return r;
 }
 
+/* "connected to URI", and the data path where TLS makes it interesting. */
 static void print_backend(int index)
 {
-	char backend[512];
+	char backend[512], links[1024];
 
+	state_describe(index, 0, links, sizeof(links));
+	if (!strcmp(links, "plaintext"))
+		links[0] = 0;
 	if (nbd_sysfs_backend(index, backend, sizeof(backend)) > 0)
-		printf("/dev/nbd%d: connected to %s\n", index, backend);
+		printf("/dev/nbd%d: connected to %s", index, backend);
 	else
-		printf("/dev/nbd%d: connected\n", index);
+		printf("/dev/nbd%d: connected", index);
+	printf(links[0] ? " (%s)\n" : "\n", links);
 }
 
 int attach_status(const struct nbd_config *cfg, struct nbd_err *e)
@@ -99,7 +106,7 @@ int attach_status(const struct nbd_config *cfg, struct nbd_err *e)
 
 static void list_json(const struct nbd_dev_status *st, size_t n)
 {
-	char backend[512];
+	char backend[512], links[4096];
 	size_t i;
 
 	printf("[");
@@ -113,6 +120,9 @@ static void list_json(const struct nbd_dev_status *st, size_t n)
 			report_json_string(stdout, backend);
 		else
 			printf("null");
+		state_describe(st[i].index, 1, links, sizeof(links));
+		if (links[0])
+			printf(", \"connections\": %s", links);
 		printf("}");
 	}
 	printf("]\n");

@@ -16,7 +16,35 @@
 #include "kernel.h"
 #include "nego.h"
 #include "proto.h"
+#include "state.h"
 #include "transmit.h"
+
+/* With --ktls=auto, why kernel TLS is not used; once. */
+static void say_no_ktls(struct nbd_device *d, const char *why)
+{
+	if (d->said_no_ktls)
+		return;
+	device_warn(d, "kernel TLS not used: %s; a TLS proxy process carries the data (--ktls=off says so quietly)",
+		    why);
+	d->said_no_ktls = true;
+}
+
+/* Kernel TLS needs the tls module: load it now, while there are modules
+ * to load (-persist after switch_root).  With auto, not having it means
+ * the proxy, said once. */
+static int ktls_prepare(struct nbd_device *d, struct nbd_err *e)
+{
+	struct nbd_err why = { "" };
+
+	d->ktls = config_ktls(&d->cfg->tls);
+	if (d->ktls == KTLS_OFF || nbd_kmod_load_tls(&why) == 0)
+		return 0;
+	if (d->ktls == KTLS_ON)
+		return err_set(e, "--ktls=on: %s", why.msg);
+	d->ktls = KTLS_OFF;
+	say_no_ktls(d, why.msg);
+	return 0;
+}
 
 int device_init(struct nbd_device *d, const struct nbd_config *cfg,
 		struct nbd_err *e)
@@ -26,6 +54,7 @@ int device_init(struct nbd_device *d, const struct nbd_config *cfg,
 	d->devfd = -1;
 	d->index = -1;
 	d->stop_fd = -1;
+	d->state_fd = -1;
 	/* everything a resident process needs later is opened now: after
 	 * switch_root it may find no /dev, /sys or /proc at all */
 	d->null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -46,12 +75,15 @@ int device_init(struct nbd_device *d, const struct nbd_config *cfg,
 	} else {
 		snprintf(d->name, sizeof(d->name), "nbd");
 	}
+	d->state_fd = state_dir_open();
 	d->ident = attach_identifier(cfg);
 	if (!d->ident)
 		return err_set(e, "out of memory");
 	/* now, while the files are there: a reconnect after switch_root
 	 * finds none */
 	if (cfg->tls.enabled && tls_creds_load(&d->creds, &cfg->tls, e) < 0)
+		return -1;
+	if (cfg->tls.enabled && ktls_prepare(d, e) < 0)
 		return -1;
 	if (d->creds.warning[0])
 		device_warn(d, "%s", d->creds.warning);
@@ -102,11 +134,8 @@ static void link_report(struct nbd_device *d, unsigned int k)
 {
 	const struct datapath *dp = &d->link[k].dp;
 
-	if (dp->no_ktls[0] && !d->said_no_ktls) {
-		device_warn(d, "kernel TLS not used: %s; a TLS proxy process carries the data (--ktls=off says so quietly)",
-			    dp->no_ktls);
-		d->said_no_ktls = true;
-	}
+	if (dp->no_ktls[0])
+		say_no_ktls(d, dp->no_ktls);
 	if (d->resident && dp->tls_desc[0])
 		nbd_log(&d->log, LOG_INFO, "connection %u: %s, %s", k + 1,
 			datapath_kind_name(dp->kind), dp->tls_desc);
@@ -137,7 +166,7 @@ static int link_open(struct nbd_device *d, unsigned int k, bool first,
 				   .swap = d->cfg->swap,
 				   .ident = d->name,
 				   .null_fd = d->null_fd,
-				   .ktls = config_ktls(&d->cfg->tls) };
+				   .ktls = d->ktls };
 	struct nbd_session s;
 	int r = -1;
 
@@ -283,6 +312,21 @@ static int kernel_connect(struct nbd_device *d, struct nbd_err *e)
 	return nbd_nl_connect(d->nl, &k, &d->index, e);
 }
 
+/* For -c and --list-devices: which data path each link took. */
+static void save_state(struct nbd_device *d)
+{
+	struct state_link l[DEVICE_MAX_LINKS];
+	unsigned int k;
+
+	for (k = 0; k < d->n; k++) {
+		l[k].path = datapath_kind_name(d->link[k].dp.kind);
+		l[k].tls = d->link[k].dp.tls_desc;
+	}
+	if (state_write(d->state_fd, d->name, getpid(), l, d->n) < 0)
+		nbd_log(&d->log, LOG_WARNING, "cannot record the connections in " NBD_STATE_DIR "/%s: %s",
+			d->name, strerror(errno));
+}
+
 static void handed_over(struct nbd_device *d, unsigned int k)
 {
 	datapath_handed_over(&d->link[k].dp);
@@ -302,6 +346,7 @@ int device_attach(struct nbd_device *d, struct nbd_err *e)
 		handed_over(d, k);
 	d->attached = true;
 	snprintf(d->name, sizeof(d->name), "nbd%d", d->index);
+	save_state(d);
 	return 0;
 }
 
@@ -327,6 +372,7 @@ int device_reconnect(struct nbd_device *d, unsigned int k, struct nbd_err *e)
 		return -1;
 	}
 	handed_over(d, k);
+	save_state(d);
 	return 0;
 }
 
@@ -368,6 +414,9 @@ void device_close(struct nbd_device *d)
 		close(d->null_fd);
 	if (d->log.kmsg_fd >= 0)
 		close(d->log.kmsg_fd);
+	if (d->state_fd >= 0)
+		close(d->state_fd);
+	d->state_fd = -1;
 	d->null_fd = -1;
 	d->log.kmsg_fd = -1;
 }

@@ -63,9 +63,11 @@ struct nbd_device {
 	struct tls_creds creds;		/* read once, for every link */
 	int stop_fd;			/* readable = stop; -1 = none */
 	int null_fd;			/* /dev/null, for the proxies */
+	int state_fd;			/* NBD_STATE_DIR, or -1 */
 	struct conn_addr addr;		/* the server's, once connected */
 	bool attached;			/* the kernel has the device */
 	bool resident;			/* warnings go to the log */
+	enum ktls_mode ktls;		/* in effect: AUTO, ON or OFF */
 	bool said_no_ktls;		/* warned that kernel TLS was not used */
 	struct nbd_log log;
 	/* warnings while attaching, for the command to print */

@@ -82,6 +82,8 @@ int nbd_require_admin(const char *what, struct nbd_err *e);
 
 /* Load the "nbd" module with libkmod unless /sys/module/nbd exists. */
 int nbd_kmod_load(struct nbd_err *e);
+/* The same for "tls" (kernel TLS), unless /sys/module/tls exists. */
+int nbd_kmod_load_tls(struct nbd_err *e);
 
 /* ---- generic netlink (nl.c) ---- */
 
