@@ -192,10 +192,17 @@ static int plain_write(struct pump *p)
 
 static void net_failed(struct pump *p, int r, const char *what)
 {
+	int saved = errno;	/* the socket's, for a pull or push error */
+
 	p->net_done = true;
 	p->net_result = -1;
 	if (r == GNUTLS_E_PREMATURE_TERMINATION)
 		err_set(p->e, "the server closed the TLS connection without close_notify");
+	else if ((r == GNUTLS_E_PULL_ERROR || r == GNUTLS_E_PUSH_ERROR) &&
+		 saved && saved != EAGAIN)
+		/* "Connection reset by peer", "Broken pipe": say which */
+		err_set(p->e, "TLS %s the server failed: %s", what,
+			strerror(saved));
 	else
 		err_set(p->e, "TLS %s the server failed: %s", what,
 			gnutls_strerror(r));
