@@ -53,7 +53,7 @@ mitm() {
 		--client-bytes "$RAW" --port-file "$dir/port" --timeout 20 \
 		"${rargs[@]}" >/dev/null 2>"$dir/stderr" &
 	pid=$!
-	for ((i = 0; i < 100; i++)); do
+	for ((i = 0; i < 400; i++)); do
 		[[ -s $dir/port ]] && break
 		sleep 0.05
 	done
