@@ -134,6 +134,7 @@ for S in nbdkit nbd-server qemu-nbd; do
 				--object "tls-creds-x509,id=tls0,dir=$PKI/${c%%:*},endpoint=server,verify-peer=off" \
 				--tls-creds tls0 -f raw "$T_TMP/disk.img" 2>"$T_TMP/qn.err"
 			is "$?" 1 "$S: refuses to serve a ${c%%:*} certificate"
+			like "$(cat "$T_TMP/qn.err")" "server certificate .*/${c%%:*}/server-cert.pem (has expired|is not yet active)" "$S: says why it will not serve a ${c%%:*} certificate"
 			continue
 		fi
 		start "$S" "$PKI/${c%%:*}" ""
