@@ -209,9 +209,9 @@ static int run_device(const struct nbd_config *cfg, bool resident,
 		goto out;
 	if (resident && (d.stop_fd = stop_signals(e)) < 0)
 		goto out;
-	if (cfg->swap && cfg->tls.enabled)
-		device_warn(&d, "swap over TLS goes through a userspace proxy; it is mlocked, but heavy memory pressure can still stall it");
 	r = device_attach(&d, e);
+	if (r == 0 && cfg->swap && device_has_proxy(&d))
+		device_warn(&d, "swap over TLS goes through a userspace proxy (no kernel TLS here); it is mlocked, but heavy memory pressure can still stall it");
 	print_warnings(&d);
 	if (r < 0)
 		goto out;

@@ -107,6 +107,7 @@ void cli_usage(FILE *f)
 	      "  -y, --priority STRING    GnuTLS priority string (default refuses < TLS 1.2)\n"
 	      "  --psk-file FILE          TLS-PSK keys, as written by psktool\n"
 	      "  --psk-user NAME          PSK identity to use from --psk-file\n"
+	      "  --ktls auto|on|off       kernel TLS, or a proxy process (default auto)\n"
 	      "  -V, -version             print the version\n"
 	      "  -h, -help                this help\n",
 	      f);

@@ -376,6 +376,16 @@ int device_reconnect(struct nbd_device *d, unsigned int k, struct nbd_err *e)
 	return 0;
 }
 
+bool device_has_proxy(const struct nbd_device *d)
+{
+	unsigned int k;
+
+	for (k = 0; k < d->n; k++)
+		if (d->link[k].dp.kind == DATAPATH_PROXY)
+			return true;
+	return false;
+}
+
 void device_link_dead(struct nbd_device *d, unsigned int k)
 {
 	link_close(d, k);

@@ -90,6 +90,8 @@ int device_reconnect(struct nbd_device *d, unsigned int k, struct nbd_err *e);
 void device_link_dead(struct nbd_device *d, unsigned int k);
 /* 1 the kernel says connected, 0 not, -1 cannot tell (logged). */
 int device_connected(struct nbd_device *d);
+/* Some link's data goes through a TLS proxy process (not kernel TLS). */
+bool device_has_proxy(const struct nbd_device *d);
 /* A warning: kept in d->warnings while attaching, logged once resident. */
 void device_warn(struct nbd_device *d, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

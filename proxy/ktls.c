@@ -90,6 +90,15 @@ static unsigned short kernel_version(gnutls_session_t s)
 	}
 }
 
+static bool is_tcp(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	return getsockname(fd, (struct sockaddr *)&ss, &len) == 0 &&
+	       (ss.ss_family == AF_INET || ss.ss_family == AF_INET6);
+}
+
 bool ktls_cipher_ok(gnutls_session_t s)
 {
 	return find_cipher(s) && kernel_version(s);
@@ -173,6 +182,8 @@ int ktls_program(int fd, gnutls_session_t s, bool *unavailable,
 		return err_set(e, "kernel TLS cannot take over %s (it needs TLS 1.2 or 1.3 with AES-128-GCM, AES-256-GCM or CHACHA20-POLY1305)",
 			       d);
 	}
+	if (!is_tcp(fd))
+		return err_set(e, "kernel TLS works on TCP connections only, not on a Unix socket");
 	if (gnutls_record_check_pending(s) > 0)
 		return err_set(e, "kernel TLS cannot take over: GnuTLS holds %zu bytes the server sent early",
 			       gnutls_record_check_pending(s));

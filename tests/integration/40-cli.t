@@ -74,10 +74,16 @@ is "$RC" 0 "-help: exit 0"
 like "$OUT" '^Usage: nbd-client \[options\] host \[port\] \[nbd_device\]' "-help prints the usage"
 for o in -name -block-size -size -timeout -dead-timeout -connections -persist -swap -nofork \
 	-systemd-mark -nonetlink -readonly -preinit -no-optgo -identifier -unix --json --nbdtab \
-	-enable-tls -cacertfile -certfile -keyfile -tlshostname --priority --psk-file --psk-user \
+	-enable-tls -cacertfile -certfile -keyfile -tlshostname --priority --psk-file --psk-user --ktls \
 	-version -help --check --list-devices -list -disconnect; do
 	like "$OUT" "[ ,]${o#-}[ ,]|[ ,]-${o#-}[ ,]|${o} " "-help mentions $o"
 done
+
+# --ktls takes auto, on or off, and nothing else
+nbdc --ktls maybe -A /nonexistent localhost 1 /dev/nbd0
+expect_fail 1 "invalid --ktls 'maybe': expected auto, on or off" "--ktls maybe: refused"
+nbdc --ktls= localhost 1 /dev/nbd0
+expect_fail 1 "invalid --ktls '': expected auto, on or off" "--ktls=: refused"
 
 # -C N against a server without multi-conn: a warning, then one connection
 hostile_start normal

@@ -180,7 +180,7 @@ static void test_options(void)
 	static const char *const plain_opts[] = {
 		"bs=512", "size=512", "timeout=1", "dead-timeout=1", "port=1", "conns=2",
 		"identifier=x", "persist", "swap", "unix", "no_optgo", "preinit", "readonly",
-		"nonetlink", "systemd-mark", "nofork",
+		"nonetlink", "systemd-mark", "nofork", "ktls=on",
 	};
 	struct nbd_config c;
 	char text[256];
@@ -237,6 +237,19 @@ static void test_options(void)
 		ok(!c.tls.enabled, "%s leaves TLS off", plain_opts[i]);
 		config_free(&c);
 	}
+
+	found("nbd0 h e ktls=off\n", "nbd0", &c, "ktls=off");
+	is_int(c.tls.ktls, KTLS_OFF, "ktls=off");
+	config_free(&c);
+	found("nbd0 h e ktls=auto\n", "nbd0", &c, "ktls=auto");
+	is_int(c.tls.ktls, KTLS_AUTO, "ktls=auto");
+	config_free(&c);
+	found("nbd0 h e tls,ktls=on\n", "nbd0", &c, "ktls=on");
+	is_int(c.tls.ktls, KTLS_ON, "ktls=on");
+	config_free(&c);
+	found("nbd0 h e tls\n", "nbd0", &c, "no ktls=");
+	is_int(c.tls.ktls, KTLS_UNSET, "no ktls=: unset (the default applies)");
+	config_free(&c);
 
 	/* limits that are accepted */
 	found("nbd0 h e bs=512\n", "nbd0", &c, "bs=512");
@@ -438,6 +451,10 @@ static void test_errors(void)
 	    "dead-timeout=x");
 	bad("nbd0 h e port=0\n", "nbd0", "/etc/nbdtab:1: invalid port=0 (must be 1 to 65535)",
 	    "port=0");
+	bad("nbd0 h e ktls=yes\n", "nbd0", "/etc/nbdtab:1: invalid ktls=yes (must be auto, on or off)",
+	    "ktls=yes");
+	bad("nbd0 h e ktls=\n", "nbd0", "/etc/nbdtab:1: option 'ktls' needs a value (ktls=...)",
+	    "ktls= empty");
 	bad("nbd0 h e port=65536\n", "nbd0",
 	    "/etc/nbdtab:1: invalid port=65536 (must be 1 to 65535)", "port=65536");
 	bad("nbd0 h e port=nbd\n", "nbd0", "/etc/nbdtab:1: invalid port=nbd (must be 1 to 65535)",
