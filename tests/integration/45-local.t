@@ -28,6 +28,11 @@ as_nobody() {
 		echo "ok $T_N - as nobody: nbd-client $* # SKIP not root"
 		return
 	fi
+	if ! "${NOBODY[@]}" test -x "$NBDC"; then
+		T_N=$((T_N + 1))
+		echo "ok $T_N - as nobody: nbd-client $* # SKIP nobody cannot run $NBDC (a directory above it is private)"
+		return
+	fi
 	timeout 20 "${NOBODY[@]}" "$NBDC" "$@" >"$T_TMP/out" 2>"$T_TMP/err"
 	RC=$?
 	OUT=$(cat "$T_TMP/out")
