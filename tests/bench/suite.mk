@@ -1,0 +1,13 @@
+# make bench: performance comparisons (tests/bench/README.md).  Not part of
+# `make check` (nothing is added to CHECK_PARTS): the figures are reported,
+# and under TCG they take minutes.  Included by the top Makefile (BIN,
+# CURDIR; NBDC is exported there).
+
+.PHONY: bench-vm
+
+bench: bench-vm
+
+# One boot of tests/vm's VM: kernel TLS vs the TLS proxy vs plaintext vs
+# Debian's nbd-client over TLS; the table goes to stdout.
+bench-vm: $(BIN)
+	tests/bench/vm-bench.sh
