@@ -76,6 +76,7 @@ mitm() {
 # checks NAME: within the time, nothing left behind, and the export name
 # never crossed the relay in plaintext.
 checks() {
+	echo "# $1: exit $RC after $ELAPSED_MS ms"
 	if ((ELAPSED_MS <= LIMIT_MS)); then
 		t_result 1 "$1: done within $LIMIT_MS ms"
 	else

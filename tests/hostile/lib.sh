@@ -92,10 +92,10 @@ now_ms() {
 # i.e. what a client started with that mark left behind.
 leftovers() {
 	local f pids=()
-	for f in $(grep -lzxF "NBDC_TEST_MARK=$1" /proc/[0-9]*/environ \
-		2>/dev/null); do
+	while IFS= read -r f; do
 		f=${f#/proc/}
 		pids+=("${f%/environ}")
-	done
+	done < <(grep -lzxF "NBDC_TEST_MARK=$1" /proc/[0-9]*/environ \
+		2>/dev/null)
 	echo "${pids[*]}"
 }
