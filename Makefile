@@ -133,4 +133,4 @@ format:
 	clang-format -i $(wildcard client/*.[ch] proxy/*.[ch] kernel/*.[ch] tests/unit/*.[ch])
 
 clean:
-	rm -rf build build-asan nbd-client
+	rm -rf build build-asan build-fuzz nbd-client

@@ -210,6 +210,9 @@ static int run_device(const struct nbd_config *cfg, bool resident,
 	if (resident && (d.stop_fd = stop_signals(e)) < 0)
 		goto out;
 	r = device_attach(&d, e);
+	if (r == 0 && d.no_ktls[0])
+		device_warn(&d, "kernel TLS not used: %s; a TLS proxy process carries the data (--ktls=off says so quietly)",
+			    d.no_ktls);
 	if (r == 0 && cfg->swap && device_has_proxy(&d))
 		device_warn(&d, "swap over TLS goes through a userspace proxy (no kernel TLS here); it is mlocked, but heavy memory pressure can still stall it");
 	print_warnings(&d);
@@ -233,6 +236,7 @@ static int run_device(const struct nbd_config *cfg, bool resident,
 	}
 	if (resident) {
 		become_resident(&d, &verdict_fd);
+		device_log_links(&d);
 		r = monitor_run(&d) == 0 ? 0 : ATTACH_REPORTED;
 	}
 out:

@@ -18,7 +18,7 @@
 /* --ktls / nbdtab ktls=: whether the kernel's socket itself carries TLS
  * (kernel TLS) or a proxy process does.  UNSET means NBD_KTLS_DEFAULT. */
 enum ktls_mode { KTLS_UNSET, KTLS_OFF, KTLS_AUTO, KTLS_ON };
-#define NBD_KTLS_DEFAULT KTLS_OFF
+#define NBD_KTLS_DEFAULT KTLS_AUTO
 
 struct tls_config {
 	bool enabled;		/* STARTTLS is sent; TLS is then required */

@@ -19,14 +19,27 @@
 #include "state.h"
 #include "transmit.h"
 
-/* With --ktls=auto, why kernel TLS is not used; once. */
+/* The data path of a TLS link, in the log (kmsg too: NOTICE). */
+static void log_link(struct nbd_device *d, unsigned int k)
+{
+	const struct datapath *dp = &d->link[k].dp;
+
+	if (dp->tls_desc[0])
+		nbd_log(&d->log, LOG_NOTICE, "connection %u: %s, %s", k + 1,
+			datapath_kind_name(dp->kind), dp->tls_desc);
+}
+
+/*
+ * With --ktls=auto, why kernel TLS is not used: kept for the command to
+ * say once the device is attached (not before: a failed attach has better
+ * things to say), logged by a resident process on a reconnect.
+ */
 static void say_no_ktls(struct nbd_device *d, const char *why)
 {
-	if (d->said_no_ktls)
-		return;
-	device_warn(d, "kernel TLS not used: %s; a TLS proxy process carries the data (--ktls=off says so quietly)",
-		    why);
-	d->said_no_ktls = true;
+	if (d->resident)
+		nbd_log(&d->log, LOG_WARNING, "kernel TLS not used: %s", why);
+	else if (!d->no_ktls[0])
+		snprintf(d->no_ktls, sizeof(d->no_ktls), "%s", why);
 }
 
 /* Kernel TLS needs the tls module: load it now, while there are modules
@@ -136,9 +149,16 @@ static void link_report(struct nbd_device *d, unsigned int k)
 
 	if (dp->no_ktls[0])
 		say_no_ktls(d, dp->no_ktls);
-	if (d->resident && dp->tls_desc[0])
-		nbd_log(&d->log, LOG_INFO, "connection %u: %s, %s", k + 1,
-			datapath_kind_name(dp->kind), dp->tls_desc);
+	if (d->resident)	/* a reconnect */
+		log_link(d, k);
+}
+
+void device_log_links(struct nbd_device *d)
+{
+	unsigned int k;
+
+	for (k = 0; k < d->n; k++)
+		log_link(d, k);
 }
 
 /* -P: no negotiation at all, the server must already be in transmission. */

@@ -68,7 +68,7 @@ struct nbd_device {
 	bool attached;			/* the kernel has the device */
 	bool resident;			/* warnings go to the log */
 	enum ktls_mode ktls;		/* in effect: AUTO, ON or OFF */
-	bool said_no_ktls;		/* warned that kernel TLS was not used */
+	char no_ktls[NBD_ERR_MAX];	/* auto: why kernel TLS was not used */
 	struct nbd_log log;
 	/* warnings while attaching, for the command to print */
 	char warnings[DEVICE_MAX_WARNINGS][NBD_ERR_MAX];
@@ -90,6 +90,8 @@ int device_reconnect(struct nbd_device *d, unsigned int k, struct nbd_err *e);
 void device_link_dead(struct nbd_device *d, unsigned int k);
 /* 1 the kernel says connected, 0 not, -1 cannot tell (logged). */
 int device_connected(struct nbd_device *d);
+/* Log which data path each TLS link took (once resident). */
+void device_log_links(struct nbd_device *d);
 /* Some link's data goes through a TLS proxy process (not kernel TLS). */
 bool device_has_proxy(const struct nbd_device *d);
 /* A warning: kept in d->warnings while attaching, logged once resident. */

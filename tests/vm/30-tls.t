@@ -15,6 +15,9 @@ vm_add "$VM_WORK/pki/keys.psk" /pki/keys.psk
 vm_add "$VM_WORK/pki/alice.psk" /pki/alice.psk
 vm_add "$VM_WORK/pki/wrongca/ca-cert.pem" /pki/wrong-ca.pem
 vm_scenario <<'EOF'
+# the TLS proxy path (kernel TLS, the default where the kernel has it, is
+# tests/vm/70-ktls.t's)
+nbdc() { command nbdc --ktls=off "$@"; }
 MiB=1048576
 proxies() { count_comm nbd-proxy; }
 no_proxies() { test "$(count_comm nbd-proxy)" = 0; }

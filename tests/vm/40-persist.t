@@ -11,6 +11,9 @@ vm_setup
 (. "$(dirname "$0")/../lib.sh" && make_pki "$VM_WORK/pki") || { echo "Bail out! cannot make certificates"; exit 1; }
 vm_add "$VM_WORK/pki/alice.psk" /pki/alice.psk
 vm_scenario <<'EOF'
+# the TLS proxy path (kernel TLS, the default where the kernel has it, is
+# tests/vm/70-ktls.t's)
+nbdc() { command nbdc --ktls=off "$@"; }
 monitors() { count_comm nbdc; }
 no_monitor() { test "$(count_comm nbdc)" = 0; }
 

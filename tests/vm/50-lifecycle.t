@@ -21,6 +21,9 @@ vm_setup
 vm_add "$VM_WORK/pki/alice.psk" /pki/alice.psk
 vm_add "$VM_WORK/pki/ca" /pki/ca
 vm_scenario <<'EOF'
+# the TLS proxy path (kernel TLS, the default where the kernel has it, is
+# tests/vm/70-ktls.t's)
+nbdc() { command nbdc --ktls=off "$@"; }
 # established PORT: client-side TCP connections to PORT that are up
 established() {
 	awk -v p="$(printf ':%04X' "$1")" \

@@ -36,6 +36,9 @@ echo "# soak seed $SOAK_SEED, $SOAK_KILLS kills per mode (replay: SOAK_SEED=$SOA
 	echo "SOAK_SEED=$SOAK_SEED SOAK_KILLS=$SOAK_KILLS SOAK_TIMEOUTS='$SOAK_TIMEOUTS'"
 	cat <<'EOF'
 NF=8 KIB=128
+# the TLS proxy path (kernel TLS, the default where the kernel has it, is
+# tests/vm/70-ktls.t's)
+nbdc() { command nbdc --ktls=off "$@"; }
 # the monitor logs to the kernel (-systemd-mark); count every line
 echo on >/proc/sys/kernel/printk_devkmsg
 diag "soak seed $SOAK_SEED, $SOAK_KILLS kills per mode, client $SOAK_TIMEOUTS"

@@ -5,7 +5,10 @@
 # userspace the client hands the session's keys to the kernel and the nbd
 # driver gets the TCP socket itself: no proxy process.  TLS 1.2 and 1.3,
 # AES-128-GCM, AES-256-GCM and CHACHA20-POLY1305, 64 MiB byte-exact, ext4,
-# -C 2, /proc/net/tls_stat counting the kernel's work.
+# -C 2, -persist across a server restart, a server that ends the TLS
+# session mid-stream, --ktls=auto falling back to the proxy when the tls
+# module is gone, -c and --list-devices showing the path, and
+# /proc/net/tls_stat counting the kernel's work.
 . "$(dirname "$0")/lib.sh"
 vm_setup
 (. "$(dirname "$0")/../lib.sh" && make_pki "$VM_WORK/pki") || { echo "Bail out! cannot make certificates"; exit 1; }
@@ -19,6 +22,7 @@ stat_() { awk -v k="$1" '$1 == k { print $2 }' /proc/net/tls_stat; }
 CA="-A /pki/ca-cert.pem"
 P="NORMAL:-VERS-ALL:-CIPHER-ALL"
 
+KV=$(uname -r)
 check "nbdkit TLS" nbdkit -i 127.0.0.1 -p 10809 --tls=require --tls-certificates=/pki memory 256M
 check "nbdkit TLS-PSK" nbdkit -i 127.0.0.1 -p 10810 --tls=require --tls-psk=/pki/keys.psk memory 64M
 wait_listen 10809 30 && wait_listen 10810 30
@@ -35,12 +39,76 @@ for v in 1.3 1.2; do
 		check_eq "$t: prints the device" "$out" "Connected /dev/nbd0"
 		check_eq "$t: no proxy process" "$(proxies)" 0
 		check_eq "$t: kernel TLS sockets: one more TX and RX" "$(($(stat_ TlsTxSw) - tx0)) $(($(stat_ TlsRxSw) - rx0))" "1 1"
-		roundtrip "$t" /dev/nbd0 $n 16
+		roundtrip "$t" /dev/nbd0 $n 8
 		check "$t: -d" nbdc -d /dev/nbd0
 		check_rc 1 "$t: -c after -d" nbdc -c /dev/nbd0
 	done
 done
+
+# --- -c and --list-devices say which path each connection took ------------------
+out=$(nbdc --ktls=on $CA localhost 10809 /dev/nbd1 2>&1); rc=$?
+check_eq "default cipher: attach exit 0" "$rc" 0
+check_eq "-c shows kernel TLS" "$(nbdc -c /dev/nbd1)" "/dev/nbd1: connected to nbds://localhost:10809/ (kernel TLS, TLS1.3, AES-128-GCM)"
+check_eq "--list-devices --json shows the connections" \
+	"$(nbdc --list-devices --json | grep -o '"device": "/dev/nbd1"[^]]*]}')" \
+	'"device": "/dev/nbd1", "index": 1, "connected": true, "backend": "nbds://localhost:10809/", "connections": [{"path": "kernel TLS", "tls": "TLS1.3, AES-128-GCM"}]}'
+roundtrip "kTLS 64 MiB" /dev/nbd1 21 64
+ext4_roundtrip "ext4 over kTLS" /dev/nbd1 22 8
+check "-d /dev/nbd1" nbdc -d /dev/nbd1
+
+# --- -C 2: two kernel TLS sockets, no process ------------------------------------
+out=$(nbdc --ktls=on -C 2 $CA localhost 10809 /dev/nbd2 2>&1); rc=$?
+check_eq "-C 2: attach exit 0" "$rc" 0
+check_eq "-C 2: no proxy" "$(proxies)" 0
+check_eq "-C 2: two kernel TLS sockets in use" "$(stat_ TlsCurrTxSw) $(stat_ TlsCurrRxSw)" "2 2"
+roundtrip "-C 2 kTLS" /dev/nbd2 23 16
+check "-C 2: -d" nbdc -d /dev/nbd2
+check "-C 2: the kernel let go of both sockets" wait_for 10 sh -c 'test "$(awk "\$1 == \"TlsCurrTxSw\" { print \$2 }" /proc/net/tls_stat)" = 0'
+
+# --- PSK ----------------------------------------------------------------------------
+out=$(nbdc --ktls=on "nbds://alice@localhost:10810/?tls-psk-file=/pki/keys.psk" /dev/nbd3 2>&1); rc=$?
+check_eq "PSK: attach exit 0" "$rc" 0
+check_eq "PSK: no proxy" "$(proxies)" 0
+roundtrip "PSK kTLS" /dev/nbd3 24 8
+check "PSK: -d" nbdc -d /dev/nbd3
+
+# --- -persist: the server restarts, the monitor re-handshakes and reconnects -----
+truncate -s 64M /tmp/disk.img
+nbdkit -P /tmp/nbdkit.pid -i 127.0.0.1 -p 10811 --tls=require --tls-certificates=/pki file /tmp/disk.img
+wait_listen 10811 30
+out=$(nbdc --ktls=on -persist -systemd-mark $CA localhost 10811 /dev/nbd4 2>&1); rc=$?
+check_eq "persist: attach exit 0" "$rc" 0
+roundtrip "persist: before the restart" /dev/nbd4 25 8
+kill -9 "$(cat /tmp/nbdkit.pid)"
+wait_for 10 sh -c '! kill -0 $(cat /tmp/nbdkit.pid) 2>/dev/null'
+nbdkit -P /tmp/nbdkit.pid -i 127.0.0.1 -p 10811 --tls=require --tls-certificates=/pki file /tmp/disk.img
+wait_listen 10811 30
+check_eq "persist: data written before the restart reads back" "$(devsha /dev/nbd4 8)" "$(patgen -s 25 8M | sha)"
+roundtrip "persist: after the restart" /dev/nbd4 26 8 8
+check_eq "persist: still no proxy" "$(proxies)" 0
+check_eq "persist: the monitor logged the path at the attach and the reconnect" "$(dmesg | grep -c 'nbd4: monitor: connection 1: kernel TLS, TLS1.3, AES-128-GCM')" 2
+check "persist: the monitor logged the reconnect" sh -c 'dmesg | grep -q "nbd4: monitor: reconnected connection 1"'
+diag "$(dmesg | grep -i nbd4 | tail -n 5)"
+check "persist: -d" nbdc -d /dev/nbd4
+
+# --- --ktls=auto without the tls module: the proxy, said once ------------------------
+for m in $(find /lib/modules/$KV -name 'tls.ko*'); do mv "$m" /tmp/; done
+rmmod tls 2>/dev/null
+check "the tls module is gone" test ! -e /sys/module/tls
+out=$(nbdc --ktls=auto $CA localhost 10809 /dev/nbd5 2>&1); rc=$?
+check_eq "auto without tls.ko: exit 0" "$rc" 0
+check_eq "auto without tls.ko: says so once, and which path" "$out" "nbd-client: warning: kernel TLS not used: cannot load the tls kernel module: no tls module for kernel $KV (kernel built without CONFIG_TLS, or its modules are not installed); a TLS proxy process carries the data (--ktls=off says so quietly)
+Connected /dev/nbd5"
+check_eq "auto without tls.ko: one proxy" "$(proxies)" 1
+check_eq "auto without tls.ko: -c says TLS proxy" "$(nbdc -c /dev/nbd5)" "/dev/nbd5: connected to nbds://localhost:10809/ (TLS proxy, TLS1.3, AES-256-GCM)"
+roundtrip "auto fallback" /dev/nbd5 27 8
+check "auto fallback: -d" nbdc -d /dev/nbd5
+out=$(nbdc --ktls=on $CA localhost 10809 /dev/nbd5 2>&1); rc=$?
+check_eq "on without tls.ko: exit 1" "$rc" 1
+check_eq "on without tls.ko: the reason" "$out" "nbd-client: --ktls=on: cannot load the tls kernel module: no tls module for kernel $KV (kernel built without CONFIG_TLS, or its modules are not installed)"
+check_rc 1 "on without tls.ko: nothing attached" nbdc -c /dev/nbd5
+
 diag "$(cat /proc/net/tls_stat)"
 done_testing
 EOF
-vm_run "${VM_TIMEOUT:-300}"
+vm_run "${VM_TIMEOUT:-900}"
