@@ -15,7 +15,7 @@
 # round), BENCH_PRIO (the GnuTLS priority of our client, both paths; default
 # TLS 1.3 AES-128-GCM), BENCH_TIMEOUT (1500 s), BENCH_LOG (default
 # build/bench/vm-bench.tap), BENCH_TARGET (1.2), and tests/vm's (NBDC,
-# NBDC_VM_ACCEL, VM_SMP, VM_MEM, VM_VERBOSE, ...).  BENCH_ICOUNT: below.
+# NBDC_VM_ACCEL, VM_SMP, VM_MEM, VM_VERBOSE, ...).
 here=$(cd "$(dirname "$0")" && pwd)
 VM_NAME=bench-vm
 # shellcheck source=../vm/lib.sh
@@ -29,18 +29,6 @@ TARGET=${BENCH_TARGET:-1.2}
 LOG=${BENCH_LOG:-$VM_REPO/build/bench/vm-bench.tap}
 
 vm_setup
-# BENCH_ICOUNT=SHIFT (TCG only): qemu -icount shift=SHIFT,sleep=off.  The
-# guest's clock then counts instructions (2^SHIFT ns each), not host time:
-# figures that a loaded host does not disturb, and one vCPU thread.
-icount=
-if [ -n "${BENCH_ICOUNT:-}" ]; then
-	icount="-icount shift=$BENCH_ICOUNT,sleep=off"
-	q=$(command -v "${VM_QEMU:-qemu-system-x86_64}") ||
-		{ echo "vm-bench: no qemu" >&2; exit 1; }
-	printf '#!/bin/sh\nexec %s "$@" %s\n' "$q" "$icount" >"$VM_WORK/qemu-icount"
-	chmod 755 "$VM_WORK/qemu-icount"
-	export VM_QEMU=$VM_WORK/qemu-icount NBDC_VM_ACCEL=tcg
-fi
 mkdir -p "$(dirname "$LOG")"
 "${CC:-cc}" -O2 -Wall -Wextra -Werror -o "$VM_WORK/randread" "$here/randread.c" ||
 	{ echo "vm-bench: cannot compile randread.c" >&2; exit 1; }
@@ -61,9 +49,8 @@ rc=$?
 wall=$(((${EPOCHREALTIME/[.,]/} - t0) / 1000))
 grep -E '^not ok|^Bail' "$LOG" >&2
 
-echo "accelerator: $VM_ACCEL ($VM_ACCEL_WHY), qemu -cpu $([ "$VM_ACCEL" = kvm ] && echo host || echo max)${icount:+ $icount}, ${VM_SMP:-2} vCPU, ${VM_MEM:-1024} MiB"
+echo "accelerator: $VM_ACCEL ($VM_ACCEL_WHY), qemu -cpu $([ "$VM_ACCEL" = kvm ] && echo host || echo max), ${VM_SMP:-2} vCPU, ${VM_MEM:-1024} MiB"
 [ "$VM_ACCEL" = kvm ] || echo "NOTE: TCG emulates every instruction (AES-NI too): the figures compare paths, they are not real-hardware speeds"
-[ -z "$icount" ] || echo "NOTE: -icount: guest seconds are instruction counts (1 s = $((1000000000 >> BENCH_ICOUNT)) instructions), not host time"
 grep -E '^# (guest:|GnuTLS:|.*(AES CTR|gcm_enc))' "$LOG" | sed 's/^# /  /'
 echo "our GnuTLS priority: $PRIO; $MIB MiB per sequential round, ${RAND_S}s of 4 KiB random reads (QD1); 1 warm-up + $ROUNDS rounds, alternating ktls proxy ref plain"
 echo "VM wall time $(vm_secs "$wall")s"
