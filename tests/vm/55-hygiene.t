@@ -125,11 +125,14 @@ check "relay to the TLS server" wait_listen 10812 30
 # go to its stderr (a daemon's proxy logs to syslog, absent here)
 nbdc -nofork -persist -t 5 --psk-file /pki/alice.psk 127.0.0.1 10812 /dev/nbd3 \
 	>/tmp/nf.out 2>/tmp/nf.log &
-NF=$!
+NFJOB=$!
 check "-nofork -persist TLS-PSK attached /dev/nbd3" wait_for 60 grep -q "^Connected /dev/nbd3" /tmp/nf.out
 # a -persist monitor (a daemon), plaintext; -systemd-mark: it logs to dmesg
 check "-persist attach /dev/nbd2" nbdc -persist -systemd-mark -t 5 127.0.0.1 10810 /dev/nbd2
 comm_pids() { grep -lx "$1" /proc/[0-9]*/comm 2>/dev/null | cut -d/ -f3; }
+# (busybox sh may run a background command in a subshell: $! is not it)
+NF=$(for p in $(comm_pids nbdc); do
+	[ "$(readlink /proc/$p/fd/1)" = /tmp/nf.out ] && echo "$p"; done)
 MON=$(comm_pids nbdc | grep -vx "$NF")
 PX=$(comm_pids nbd-proxy)
 check_eq "one monitor besides the -nofork client" "$(echo $MON | wc -w)" 1
@@ -198,10 +201,11 @@ write_during "server killed" 4 kill_restart
 # in the middle of a write, the relay closes on the proxy while it sends:
 # a FIN without close_notify, or, with data unread, a reset or EPIPE
 check "server killed: the proxy said so" grep -Eq "^nbd-client\[$old\]: nbd3: proxy: stopped: (the server closed the TLS connection without close_notify|TLS (read from|write to) the server failed: (Broken pipe|Connection reset by peer)); " /tmp/nf.log
-check_eq "server killed: reconnected" "$(grep -c 'nbd3: monitor: reconnected connection 1' /tmp/nf.log)" 4
+check "server killed: reconnected" test "$(grep -c 'nbd3: monitor: reconnected connection 1' /tmp/nf.log)" -ge 4
 
 # --- a TCP reset in the middle of a write ---------------------------------------------------------
 old=$(comm_pids nbd-proxy)
+before=$(grep -c 'nbd3: monitor: reconnected connection 1' /tmp/nf.log)
 write_during "TCP reset" 5 kill -USR1 "$(cat /run/relay.pid)"
 check "TCP reset: the relay reset the connection" grep -q "relay: resetting 1 connection" /tmp/relay.log
 # The reset is reported by whichever call of the proxy meets it first: a
@@ -210,14 +214,14 @@ check "TCP reset: the relay reset the connection" grep -q "relay: resetting 1 co
 # proxy says the TLS connection ended without close_notify.  Both seen.
 check "TCP reset: the proxy said so" grep -Eq "^nbd-client\[$old\]: nbd3: proxy: stopped: (TLS (read from|write to) the server failed: Connection reset by peer|the server closed the TLS connection without close_notify); " /tmp/nf.log
 diag "TCP reset: $(grep "^nbd-client\[$old\]: nbd3: proxy: stopped" /tmp/nf.log)"
-check_eq "TCP reset: reconnected" "$(grep -c 'nbd3: monitor: reconnected connection 1' /tmp/nf.log)" 5
+check "TCP reset: reconnected" test "$(grep -c 'nbd3: monitor: reconnected connection 1' /tmp/nf.log)" -gt "$before"
 check_eq "TCP reset: one proxy" "$(comm_pids nbd-proxy | wc -w)" 1
 
 # --- the end ---------------------------------------------------------------------------------------
 check "-d /dev/nbd3" nbdc -d /dev/nbd3
 check "-d /dev/nbd2" nbdc -d /dev/nbd2
 check "the monitors exit after -d" wait_for 15 sh -c '! grep -qx nbdc /proc/[0-9]*/comm'
-wait "$NF"
+wait "$NFJOB"
 check_eq "-nofork client: exit 0 after -d" "$?" 0
 diag "-nofork client's log:" "$(cat /tmp/nf.log)"
 done_testing
