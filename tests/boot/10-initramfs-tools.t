@@ -20,6 +20,8 @@
 #      partition (root=/dev/nbd0p1)
 #   e  a wrong CA: the client's reason on the console, panic, nothing
 #      mounted, and the server saw no option but STARTTLS
+# a, b and c use kernel TLS (the default, --ktls=auto); 20-dracut.t's
+# nbdtab says ktls=off, so its TLS boots go through the proxy.
 # Every boot prints its kernel command line and key console lines as TAP
 # comments; consoles and server logs stay in build/boot-logs/10-initramfs-tools/.
 # BOOT_ONLY=b,e runs only those boots (the image is always built).
@@ -206,6 +208,9 @@ if want a; then
 	is "$(boot_debugfs_cat "$BOOT_WORK/a.img" /boot-token)" "$tok" "boot a: the token is in the server's image"
 	like "$(server_opts a)" '^NBD_OPT_STARTTLS NBD_OPT_GO ' "boot a: the server saw STARTTLS first, then GO (inside TLS)"
 	like "$(cat "$BOOT_WORK/a.server.log")" "client requested export 'export'" "boot a: ... for the export of the nbdtab line"
+	is "$(boot_console_grep a '^BOOT-NBDSTATE ')" "BOOT-NBDSTATE nbd0 link kernel TLS|TLS1.3, AES-256-GCM " \
+		"boot a: the root's connection is kernel TLS (--ktls=auto, the default; recorded in /run/nbd-client)"
+	is "$(boot_console_grep a '(comm nbd-proxy)' | wc -l)" 0 "boot a: no proxy process after switch_root"
 fi
 
 # --- b: after switch_root, the server is killed and restarted --------------------

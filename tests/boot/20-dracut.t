@@ -93,7 +93,7 @@ print_is 'root=nbds:srv:10809/root' \
 print_is 'root=nbds://h/root?tls-username=bob' "0 nbd-client nbds://h/root?tls-username=bob&tls-certificates=$cred /dev/nbd0 $C"
 
 # --- credentials, nbdtab, in an overlay of /etc ------------------------------------
-boot_credentials "dracut boot test"
+boot_credentials "dracut boot test" ktls=off
 boot_module_tree nbd tls gcm ctr ghash-generic ghash-clmulni-intel aesni-intel \
 	chacha20poly1305 chacha-x86_64 poly1305-x86_64 virtio_net virtio_pci ext4 crc32c-intel
 
@@ -208,6 +208,9 @@ is "$got" "$want" "boot a: all $N writes are in the server's image"
 like "$(server_opts a 1)" '^NBD_OPT_STARTTLS NBD_OPT_GO ' "boot a: the first server saw STARTTLS first, then GO (inside TLS)"
 like "$(server_opts a 2)" '^NBD_OPT_STARTTLS NBD_OPT_GO ' "boot a: the restarted server saw a new TLS negotiation (the reconnect)"
 like "$(cat "$BOOT_WORK/a.server.log")" "client requested export 'export'" "boot a: ... for the export of the nbdtab line"
+is "$(boot_console_grep a '^BOOT-NBDSTATE ')" "BOOT-NBDSTATE nbd0 link TLS proxy|TLS1.3, AES-256-GCM " \
+	"boot a: the nbdtab's ktls=off: the root's connection goes through the TLS proxy (recorded in /run/nbd-client)"
+is "$(boot_console_grep a '(comm nbd-proxy)' | wc -l)" 1 "boot a: one proxy process after switch_root"
 boot_console_grep a '^BOOT-PERSIST' | sed 's/^/# boot a: /'
 
 # --- b: TLS-PSK via an nbds:// URI, the PSK file named relative to /etc/nbd-client ----

@@ -57,13 +57,13 @@
 #                         run by boot_in_ns; the host's /etc is not touched.
 #   boot_etc_copy SRC PATH MODE
 #                         the same from a file.
-#   boot_credentials WHAT
+#   boot_credentials WHAT [OPTS]
 #                         The PKI both boot tests use (make_pki in
 #                         $BOOT_WORK/pki, server certificate for 10.0.2.100
 #                         in $BOOT_WORK/srv), and in BOOT_ETC: an nbdtab
 #                         ("# nbdtab of the WHAT", nbd0 with the right CA,
 #                         client certificate and key, nbd1 with the wrong
-#                         CA), /etc/nbd-tls/ with those files (key 0600),
+#                         CA; OPTS added to both), /etc/nbd-tls/ with those files (key 0600),
 #                         /etc/nbd-client/alice.psk (0600, directory 0700).
 #                         Bails out if a certificate cannot be made.
 #   boot_servers          X509_SERVER, PSK_SERVER, PLAIN_SERVER: nbdkit
@@ -260,7 +260,7 @@ boot_credentials() {
 		echo "Bail out! cannot make the server certificate for 10.0.2.100"
 		exit 1
 	}
-	opts=cacertfile=/etc/nbd-tls/ca-cert.pem,certfile=/etc/nbd-tls/client-cert.pem,keyfile=/etc/nbd-tls/client-key.pem
+	opts=cacertfile=/etc/nbd-tls/ca-cert.pem,certfile=/etc/nbd-tls/client-cert.pem,keyfile=/etc/nbd-tls/client-key.pem${2:+,$2}
 	boot_etc_put nbdtab 0644 <<EOF
 # nbdtab of the $1
 nbd0 10.0.2.100 export port=10809,$opts
