@@ -69,4 +69,27 @@ within "TLS handshake (certificates) dripped one byte a second"
 like "$ERR" "^nbd-client: .*TLS handshake.*timed out" "TLS (certificates) dripped: the message says the TLS handshake timed out"
 like "$LOG" '^CLIENTFLAGS 0x00000003\|OPT STARTTLS len=0\|TLSHELLO\|BYTES [0-9]+\|DRIP [1-9]\|EOF\|$' "TLS (certificates) dripped: ClientHello sent, then the client hung up"
 
+# A server that trickles every byte on its own (about 1 ms apart) is slow
+# but fine: the negotiation completes within -t, plaintext and TLS.
+hostile_start trickle || t_result 0 "trickle: server starts"
+t0=$(now_ms)
+nbdc --check -t 5 "$A" "$HOSTILE_PORT" -N disk
+ELAPSED_MS=$(($(now_ms) - t0))
+hostile_wait 5 || hostile_stop
+expect_ok "trickled one byte at a time: --check succeeds"
+like "$(grep '^TRICKLED' "$HOSTILE_LOG")" '^TRICKLED ([5-9][0-9]|[1-9][0-9]{2,})$' "trickle: the server sent 50+ bytes, one per segment"
+echo "# trickle: --check took $ELAPSED_MS ms, $(grep '^TRICKLED' "$HOSTILE_LOG")"
+
+make_pki "$T_TMP/pki" >/dev/null || echo "Bail out! cannot make test certificates"
+hostile_start tls-trickle --tls-cert "$T_TMP/pki/ca/server-cert.pem" --tls-key "$T_TMP/pki/ca/server-key.pem" ||
+	t_result 0 "tls-trickle: server starts"
+t0=$(now_ms)
+nbdc --check -t 10 -A "$T_TMP/pki/ca/ca-cert.pem" "$A" "$HOSTILE_PORT" -N disk
+ELAPSED_MS=$(($(now_ms) - t0))
+hostile_wait 5 || hostile_stop
+is "$RC" 0 "TLS handshake and all trickled one byte at a time: --check succeeds"
+like "$OUT" $'\ntls: TLS1\\.3' "tls-trickle: the report says TLS 1.3"
+like "$(grep '^TRICKLED' "$HOSTILE_LOG")" '^TRICKLED [1-9][0-9]{3,}$' "tls-trickle: the server sent 1000+ bytes, one per segment"
+echo "# tls-trickle: --check took $ELAPSED_MS ms, $(grep '^TRICKLED' "$HOSTILE_LOG")"
+
 done_testing

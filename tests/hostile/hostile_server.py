@@ -88,6 +88,9 @@ Modes (--list-modes prints the names):
                           sends a TLS handshake record header claiming
                           0x4000 bytes (16 03 03 40 00) and its body one
                           byte per second
+  trickle                 the normal server, every byte it sends on its own
+                          TCP segment about 1 ms apart (TCP_NODELAY); logs
+                          TRICKLED <bytes> at the end
   unsup-after-info        GO/INFO -> NBD_INFO_EXPORT (1 MiB, HAS_FLAGS|
                           SEND_FLUSH), NBD_INFO_NAME "stale-name",
                           NBD_INFO_DESCRIPTION "stale description", then
@@ -107,6 +110,8 @@ can be cut; the certificate from --tls-cert/--tls-key); inside TLS they are
 the normal server (a second STARTTLS gets ERR_INVALID), changed as said,
 and when they hang up they send close_notify first:
   tls-normal              no change: a correct TLS server
+  tls-trickle             tls-normal, trickled like trickle from the greeting
+                          on (the TLS handshake too)
   tls-huge-reply          like huge-reply
   tls-wrong-option        like wrong-option
   tls-short-info          like short-info
@@ -189,6 +194,7 @@ INFO_NAME = 1
 INFO_DESCRIPTION = 2
 
 DRIP_INTERVAL = 1.0           # default seconds between two dripped bytes
+TRICKLE_INTERVAL = 0.001      # trickle: seconds between two bytes
 DRIP_OPTION_LEN = 4000        # drip-option: payload length claimed
 DRIP_TLS_LEN = 0x4000         # drip-tls: TLS record length claimed
 # unsup-after-info: what GO says before it takes it back, and what
@@ -254,6 +260,8 @@ class Session:
         self.export_size = EXPORT_SIZE     # EXPORT_NAME and transmission
         self.export_flags = EXPORT_FLAGS   # EXPORT_NAME
         self.drip_interval = DRIP_INTERVAL
+        self.trickle = False               # trickle: one byte per send
+        self.trickled = 0
         self.tls_ctx = None                # an ssl.SSLContext (--tls-cert)
         self.tls = None                    # the SSLObject once TLS is up
         self.tls_in = self.tls_out = None  # its MemoryBIOs (raw bytes)
@@ -341,6 +349,8 @@ class Session:
         return self.tls_out.read()
 
     def raw_send(self, data):
+        if self.trickle:
+            return self.trickle_send(data)
         self.conn.settimeout(self.remaining())
         try:
             self.conn.sendall(data)
@@ -348,6 +358,20 @@ class Session:
             raise Deadline()
         except (ConnectionResetError, BrokenPipeError):
             raise Eof()
+
+    def trickle_send(self, data):
+        """trickle: every byte on its own, TRICKLE_INTERVAL apart."""
+        self.conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        for i in range(len(data)):
+            time.sleep(TRICKLE_INTERVAL)
+            self.conn.settimeout(self.remaining())
+            try:
+                self.conn.sendall(data[i:i + 1])
+            except socket.timeout:
+                raise Deadline()
+            except (ConnectionResetError, BrokenPipeError):
+                raise Eof()
+            self.trickled += 1
 
     def drip(self, data):
         """Send data one byte per drip_interval seconds; stop early (Eof)
@@ -480,6 +504,8 @@ class Session:
             self.log("TIMEOUT")
         except OSError as e:
             self.log("ERROR %s" % e.__class__.__name__)
+        if self.trickle:
+            self.log("TRICKLED %d" % self.trickled)
 
 
 # -- phases -------------------------------------------------------------------
@@ -671,6 +697,18 @@ NORMAL_HANDLERS = {
 
 def mode_normal(s):
     pass
+
+
+def mode_trickle(s):
+    """A normal server whose every byte comes on its own segment, about a
+    millisecond apart: slow, but within any sane -t."""
+    s.trickle = True
+
+
+def mode_tls_trickle(s):
+    """trickle, TLS handshake and all (tls-normal's server)."""
+    s.trickle = True
+    tls_then(mode_normal)(s)
 
 
 def mode_starttls_unsup(s):
@@ -956,6 +994,7 @@ def mode_tls_handshake_alert(s):
 
 MODES = {
     "normal": mode_normal,
+    "trickle": mode_trickle,
     "starttls-unsup": mode_starttls_unsup,
     "starttls-policy": mode_starttls_policy,
     "starttls-invalid": mode_starttls_invalid,
@@ -986,6 +1025,7 @@ MODES = {
     "unsup-after-info": mode_unsup_after_info,
     "c1-message": mode_c1_message,
     "tls-normal": tls_then(mode_normal),
+    "tls-trickle": mode_tls_trickle,
     "tls-huge-reply": tls_then(mode_huge_reply),
     "tls-wrong-option": tls_then(mode_wrong_option),
     "tls-short-info": tls_then(mode_short_info),
