@@ -34,8 +34,8 @@ check_eq "size 256 MiB" "$(blockdev --getsize64 /dev/nbd0)" $((256 * MiB))
 roundtrip "ours" /dev/nbd0 0 64
 want=$(devsha /dev/nbd0 64)
 check_eq "--list-devices --json shows nbd0 connected" \
-	"$(nbdc --list-devices --json | grep -o '{"device": "/dev/nbd0", "index": 0, "connected": true, "backend": "nbd://127.0.0.1:10809/"}')" \
-	'{"device": "/dev/nbd0", "index": 0, "connected": true, "backend": "nbd://127.0.0.1:10809/"}'
+	"$(nbdc --list-devices --json | grep -o '{"device": "/dev/nbd0", [^]]*]}')" \
+	'{"device": "/dev/nbd0", "index": 0, "connected": true, "backend": "nbd://127.0.0.1:10809/", "connections": [{"path": "plaintext", "tls": null}]}'
 
 # --- ext4 ----------------------------------------------------------------------
 ext4_roundtrip "ext4" /dev/nbd0 7 16

@@ -57,7 +57,7 @@ check "-C 2: -d" nbdc -d /dev/nbd2
 check "-C 2: both proxies exit" wait_for 10 no_proxies
 
 # --- -nofork -systemd-mark: stays in the foreground until -d ------------------------
-nbdc -nofork -systemd-mark $CA localhost 10809 /dev/nbd5 >/tmp/nofork.out 2>/tmp/nofork.err &
+command nbdc --ktls=off -nofork -systemd-mark $CA localhost 10809 /dev/nbd5 >/tmp/nofork.out 2>/tmp/nofork.err &
 fpid=$!
 check "-nofork: device connected" wait_for 20 nbdc -c /dev/nbd5
 check "-nofork: the client stays in the foreground" kill -0 $fpid

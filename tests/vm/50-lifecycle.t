@@ -121,7 +121,7 @@ stop_server creds
 # The export grows while the server is down.
 truncate -s 64M /tmp/size.img
 check "size: server starts" start_server size 10811 file /tmp/size.img
-nbdc -nofork -persist -t 5 127.0.0.1 10811 /dev/nbd2 >/tmp/size.out 2>/tmp/size.log &
+command nbdc -nofork -persist -t 5 127.0.0.1 10811 /dev/nbd2 >/tmp/size.out 2>/tmp/size.log &
 mpid=$!
 check "size: attached" wait_for 30 nbdc -c /dev/nbd2
 stop_server size
@@ -137,7 +137,7 @@ stop_server size
 # SIGTERM while the server is silent in the middle of a renegotiation.
 truncate -s 64M /tmp/term.img
 check "term: server starts" start_server term 10812 file /tmp/term.img
-nbdc -nofork -persist 127.0.0.1 10812 /dev/nbd3 >/tmp/term.out 2>/tmp/term.log &
+command nbdc -nofork -persist 127.0.0.1 10812 /dev/nbd3 >/tmp/term.out 2>/tmp/term.log &
 mpid=$!
 check "term: attached" wait_for 30 nbdc -c /dev/nbd3
 stop_server term
