@@ -631,6 +631,34 @@ def t_tls_normal(c, srv):
             "CMD DISC off=0 len=0", "EOF")
 
 
+def t_trickle(c, srv):
+    t0 = time.monotonic()
+    eq(c.greeting(), 3, "handshake flags FIXED_NEWSTYLE|NO_ZEROES")
+    check(time.monotonic() - t0 >= 0.015,
+          "the 18-byte greeting took 15 ms or more (a byte a millisecond)")
+    c.go()
+    expect_info_export(c, OPT_GO)
+    eq(c.reply(OPT_GO)[:2], (REP_ACK, 0), "GO ACK")
+    c.cmd(2)
+    c.expect_eof()
+    c.close()
+    # greeting 18 + NBD_REP_INFO 20+12 + ACK 20
+    has(srv.wait(), "CMD DISC off=0 len=0", "EOF", "TRICKLED 70")
+
+
+def t_tls_trickle(c, srv):
+    tls_up(c)
+    c.go()
+    expect_info_export(c, OPT_GO)
+    eq(c.reply(OPT_GO)[:2], (REP_ACK, 0), "GO ACK")
+    c.cmd(2)
+    c.expect_eof()
+    c.close()
+    last = srv.wait()[-1]
+    check(last.startswith("TRICKLED ") and int(last.split()[1]) > 1000,
+          "TRICKLED > 1000 (the TLS handshake too): %s" % last)
+
+
 def t_tls_normal_second_starttls(c, srv):
     v = tls_up(c)
     c.opt(OPT_STARTTLS)
@@ -815,6 +843,9 @@ TESTS = [
     ("unsup-after-info", unsup_after_info(1, 124),
      "EXPORT_NAME 2 MiB with 124 zeroes"),
     ("c1-message", t_c1_message, "ERR_UNKNOWN with C1/ESC/UTF-8 bytes"),
+    ("trickle", t_trickle, "every byte on its own, GO, DISC"),
+    ("tls-trickle", t_tls_trickle, "trickled TLS handshake, GO, DISC",
+     TLSARGS),
     ("tls-normal", t_tls_normal, "TLS handshake, GO, READ, DISC", TLSARGS),
     ("tls-normal", t_tls_normal_second_starttls,
      "second STARTTLS inside TLS -> ERR_INVALID", TLSARGS),
