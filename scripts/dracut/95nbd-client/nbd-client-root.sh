@@ -132,6 +132,9 @@ if "$NBDC_BIN" "$@" > "$_out" 2> "$_err" < /dev/null; then
     # (systemd's udev rules wait for it); say it again.
     udevadm trigger --action=change --subsystem-match=block --sysname-match="$dev" \
         --sysname-match="${dev}p*" > /dev/null 2>&1
+    # and wait until udev has handled it: the initqueue must not finish
+    # (and sysroot.mount start) while /dev/root is being relinked
+    udevadm settle --timeout=30 > /dev/null 2>&1
     rm -f -- "$_err" "$_out"
 else
     _rc=$?
