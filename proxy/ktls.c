@@ -99,11 +99,6 @@ static bool is_tcp(int fd)
 	       (ss.ss_family == AF_INET || ss.ss_family == AF_INET6);
 }
 
-bool ktls_cipher_ok(gnutls_session_t s)
-{
-	return find_cipher(s) && kernel_version(s);
-}
-
 /*
  * Fill buf with the crypto_info for one direction.  The kernel wants the
  * implicit part of the nonce as salt and, for TLS 1.2, the sequence number

@@ -19,10 +19,6 @@
 
 #include "err.h"
 
-/* Nonzero when the kernel can take over a session with this cipher and
- * version (TLS 1.2 or 1.3, AEAD with a kTLS equivalent). */
-bool ktls_cipher_ok(gnutls_session_t s);
-
 /*
  * Program fd for kernel TLS in both directions from s's current state.
  * Refuses (nothing changed) when GnuTLS holds decrypted data the kernel
