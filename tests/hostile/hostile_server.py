@@ -351,6 +351,9 @@ class Session:
     def raw_send(self, data):
         if self.trickle:
             return self.trickle_send(data)
+        self.send_all(data)
+
+    def send_all(self, data):
         self.conn.settimeout(self.remaining())
         try:
             self.conn.sendall(data)
@@ -364,13 +367,7 @@ class Session:
         self.conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         for i in range(len(data)):
             time.sleep(TRICKLE_INTERVAL)
-            self.conn.settimeout(self.remaining())
-            try:
-                self.conn.sendall(data[i:i + 1])
-            except socket.timeout:
-                raise Deadline()
-            except (ConnectionResetError, BrokenPipeError):
-                raise Eof()
+            self.send_all(data[i:i + 1])
             self.trickled += 1
 
     def drip(self, data):

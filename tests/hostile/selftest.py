@@ -631,29 +631,29 @@ def t_tls_normal(c, srv):
             "CMD DISC off=0 len=0", "EOF")
 
 
-def t_trickle(c, srv):
-    t0 = time.monotonic()
-    eq(c.greeting(), 3, "handshake flags FIXED_NEWSTYLE|NO_ZEROES")
-    check(time.monotonic() - t0 >= 0.015,
-          "the 18-byte greeting took 15 ms or more (a byte a millisecond)")
+def go_then_disc(c):
+    """GO, its NBD_INFO_EXPORT and ACK, then NBD_CMD_DISC and EOF."""
     c.go()
     expect_info_export(c, OPT_GO)
     eq(c.reply(OPT_GO)[:2], (REP_ACK, 0), "GO ACK")
     c.cmd(2)
     c.expect_eof()
     c.close()
+
+
+def t_trickle(c, srv):
+    t0 = time.monotonic()
+    eq(c.greeting(), 3, "handshake flags FIXED_NEWSTYLE|NO_ZEROES")
+    check(time.monotonic() - t0 >= 0.015,
+          "the 18-byte greeting took 15 ms or more (a byte a millisecond)")
+    go_then_disc(c)
     # greeting 18 + NBD_REP_INFO 20+12 + ACK 20
     has(srv.wait(), "CMD DISC off=0 len=0", "EOF", "TRICKLED 70")
 
 
 def t_tls_trickle(c, srv):
     tls_up(c)
-    c.go()
-    expect_info_export(c, OPT_GO)
-    eq(c.reply(OPT_GO)[:2], (REP_ACK, 0), "GO ACK")
-    c.cmd(2)
-    c.expect_eof()
-    c.close()
+    go_then_disc(c)
     last = srv.wait()[-1]
     check(last.startswith("TRICKLED ") and int(last.split()[1]) > 1000,
           "TRICKLED > 1000 (the TLS handshake too): %s" % last)
