@@ -11,3 +11,10 @@ bench: bench-vm
 # Debian's nbd-client over TLS; the table goes to stdout.
 bench-vm: $(BIN)
 	tests/bench/vm-bench.sh
+
+# The host proxy benchmark's load generator: links the client library, so
+# it connects, negotiates and forks the proxy exactly as nbd-client does.
+$(BUILD)/tests/proxybench: tests/bench/proxybench.c $(BUILD)/libnbdc.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< \
+		$(BUILD)/libnbdc.a $(PKG_LIBS)

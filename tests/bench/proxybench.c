@@ -1,0 +1,467 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * proxybench: the host proxy benchmark's load generator (tests/bench/README.md).
+ *
+ * It connects and negotiates exactly as nbd-client does (cli_parse,
+ * nego_connect, then datapath_open: under TLS the same forked proxy that the
+ * kernel would get), and then plays the kernel's part on the plaintext end:
+ * NBD_CMD_READ or NBD_CMD_WRITE with simple replies, QD requests in flight,
+ * one size per cell, for SECS seconds a cell.  Without TLS the end is the TCP
+ * socket itself, so "plaintext" is the same generator straight to the server.
+ *
+ *   proxybench [-T SECS] [-c CELLS] -- NBD-CLIENT-ARGS...
+ *
+ * CELLS: "write:8:1m,read:1:4k,..." (default: read and write x QD 1, 8, 32
+ * x 4k, 128k, 1m); "none" only connects, opens the data path and says bye.
+ * NBD-CLIENT-ARGS: what `nbd-client --check` takes (a URI or host/port and
+ * the TLS options); --ktls is honoured, so pass --ktls=off for the proxy.
+ *
+ * One line per cell on stdout ("cell op=... mbps=... p50_us=..."), then
+ * the proxy's cost: CPU (exact, /proc/PID/schedstat) per cell, peak RSS
+ * and locked memory, and how long connecting took.  Exit 1 on any error,
+ * and when a reply is wrong (bad magic, unknown handle, an error code).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "datapath.h"
+#include "nego.h"
+#include "proto.h"
+#include "transmit.h"
+
+#define NBD_CMD_READ 0
+#define NBD_CMD_WRITE 1
+#define NBD_REPLY_MAGIC 0x67446698u
+#define MAX_QD 256
+#define MAX_SIZE (4u << 20)
+#define RX_CAP (2u << 20)
+#define MAX_SAMPLES (1u << 20)
+
+struct cell {
+	int op;
+	unsigned int qd;
+	uint32_t size;
+};
+
+struct slot {
+	bool busy;
+	uint32_t len;
+	int op;
+	long long t0;	/* ns */
+};
+
+struct gen {
+	int fd;
+	uint64_t export_size;
+	uint64_t next_off;
+	struct slot slot[MAX_QD];
+	unsigned int inflight;
+	char *rx;
+	size_t rx_start, rx_end;
+	char *payload;
+	long long *lat;		/* ns per request */
+	size_t nlat;
+	unsigned long long bytes, reqs;
+};
+
+static long long now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void put_be(unsigned char *p, uint64_t v, int n)
+{
+	while (n--) {
+		p[n] = (unsigned char)v;
+		v >>= 8;
+	}
+}
+
+static uint64_t get_be(const unsigned char *p, int n)
+{
+	uint64_t v = 0;
+
+	while (n--)
+		v = v << 8 | *p++;
+	return v;
+}
+
+static int write_all(int fd, struct iovec *iov, int n)
+{
+	ssize_t w;
+
+	while (n) {
+		w = writev(fd, iov, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			perror("proxybench: write");
+			return -1;
+		}
+		while (n && (size_t)w >= iov->iov_len) {
+			w -= (ssize_t)iov->iov_len;
+			iov++;
+			n--;
+		}
+		if (n) {
+			iov->iov_base = (char *)iov->iov_base + w;
+			iov->iov_len -= (size_t)w;
+		}
+	}
+	return 0;
+}
+
+static int send_request(struct gen *g, const struct cell *c)
+{
+	unsigned char h[NBD_REQUEST_LEN];
+	struct iovec iov[2] = { { h, sizeof(h) }, { g->payload, c->size } };
+	unsigned int k;
+
+	for (k = 0; g->slot[k].busy; k++)
+		;
+	if (g->next_off + c->size > g->export_size)
+		g->next_off = 0;
+	put_be(h, NBD_REQUEST_MAGIC, 4);
+	put_be(h + 4, 0, 2);
+	put_be(h + 6, (uint64_t)c->op, 2);
+	put_be(h + 8, k, 8);
+	put_be(h + 16, g->next_off, 8);
+	put_be(h + 24, c->size, 4);
+	g->next_off += c->size;
+	g->slot[k] = (struct slot){ true, c->size, c->op, now_ns() };
+	g->inflight++;
+	return write_all(g->fd, iov, c->op == NBD_CMD_WRITE ? 2 : 1);
+}
+
+/* At least one more byte in rx (compacting first when the end is near). */
+static int rx_more(struct gen *g)
+{
+	ssize_t n;
+
+	if (g->rx_start == g->rx_end)
+		g->rx_start = g->rx_end = 0;
+	if (RX_CAP - g->rx_end < 64 * 1024) {
+		memmove(g->rx, g->rx + g->rx_start, g->rx_end - g->rx_start);
+		g->rx_end -= g->rx_start;
+		g->rx_start = 0;
+	}
+	do
+		n = read(g->fd, g->rx + g->rx_end, RX_CAP - g->rx_end);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0) {
+		fprintf(stderr, "proxybench: read: %s\n",
+			n ? strerror(errno) : "end of file from the server");
+		return -1;
+	}
+	g->rx_end += (size_t)n;
+	return 0;
+}
+
+static int read_reply(struct gen *g)
+{
+	const unsigned char *h;
+	uint64_t handle;
+	uint32_t left;
+	struct slot *s;
+	size_t take;
+
+	while (g->rx_end - g->rx_start < 16)
+		if (rx_more(g) < 0)
+			return -1;
+	h = (const unsigned char *)g->rx + g->rx_start;
+	handle = get_be(h + 8, 8);
+	if (get_be(h, 4) != NBD_REPLY_MAGIC || get_be(h + 4, 4) ||
+	    handle >= MAX_QD || !g->slot[handle].busy) {
+		fprintf(stderr, "proxybench: bad reply (magic %08" PRIx64
+			", error %" PRIu64 ", handle %" PRIu64 ")\n",
+			get_be(h, 4), get_be(h + 4, 4), handle);
+		return -1;
+	}
+	g->rx_start += 16;
+	s = &g->slot[handle];
+	for (left = s->op == NBD_CMD_READ ? s->len : 0; left; left -= take) {
+		if (g->rx_start == g->rx_end && rx_more(g) < 0)
+			return -1;
+		take = g->rx_end - g->rx_start;
+		if (take > left)
+			take = left;
+		g->rx_start += take;
+	}
+	if (g->nlat < MAX_SAMPLES)
+		g->lat[g->nlat++] = now_ns() - s->t0;
+	g->bytes += s->len;
+	g->reqs++;
+	s->busy = false;
+	g->inflight--;
+	return 0;
+}
+
+static int cmp_ll(const void *a, const void *b)
+{
+	long long x = *(const long long *)a, y = *(const long long *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* CPU time a process has run, in ns (exact: the scheduler's own count). */
+static long long cpu_ns(pid_t pid)
+{
+	char path[64];
+	long long ns = -1;
+	FILE *f;
+
+	if (pid <= 0)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/schedstat", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%lld", &ns) != 1)
+		ns = -1;
+	fclose(f);
+	return ns;
+}
+
+static int run_cell(struct gen *g, const struct cell *c, double secs,
+		    pid_t proxy)
+{
+	long long t0, end, t1, c0, c1;
+	double dt;
+
+	g->bytes = g->reqs = 0;
+	g->nlat = 0;
+	c0 = cpu_ns(proxy);
+	t0 = now_ns();
+	end = t0 + (long long)(secs * 1e9);
+	while (now_ns() < end) {
+		while (g->inflight < c->qd)
+			if (send_request(g, c) < 0)
+				return -1;
+		if (read_reply(g) < 0)
+			return -1;
+	}
+	while (g->inflight)
+		if (read_reply(g) < 0)
+			return -1;
+	t1 = now_ns();
+	c1 = cpu_ns(proxy);
+	dt = (double)(t1 - t0) / 1e9;
+	qsort(g->lat, g->nlat, sizeof(*g->lat), cmp_ll);
+	printf("cell op=%s qd=%u size=%" PRIu32 " bytes=%llu secs=%.3f mbps=%.1f iops=%.0f p50_us=%.1f p99_us=%.1f proxy_cpu_s=%.3f\n",
+	       c->op == NBD_CMD_READ ? "read" : "write", c->qd, c->size,
+	       g->bytes, dt, (double)g->bytes / dt / 1e6,
+	       (double)g->reqs / dt,
+	       (double)g->lat[g->nlat / 2] / 1e3,
+	       (double)g->lat[g->nlat * 99 / 100] / 1e3,
+	       (double)(c1 - c0) / 1e9);
+	fflush(stdout);
+	return 0;
+}
+
+static int parse_size(const char *s, uint32_t *out)
+{
+	char *end;
+	unsigned long v = strtoul(s, &end, 10);
+
+	if (*end == 'k' || *end == 'K')
+		v <<= 10, end++;
+	else if (*end == 'm' || *end == 'M')
+		v <<= 20, end++;
+	if (*end || !v || v > MAX_SIZE)
+		return -1;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+/* "write:8:1m,read:1:4k"; returns how many cells, -1 on a bad list. */
+static int parse_cells(char *list, struct cell *cells, int max)
+{
+	char *save = NULL, *tok, *op, *qd, *size;
+	int n = 0;
+
+	if (!strcmp(list, "none"))
+		return 0;
+	for (tok = strtok_r(list, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		op = strtok(tok, ":");
+		qd = strtok(NULL, ":");
+		size = strtok(NULL, ":");
+		if (n == max || !op || !qd || !size)
+			return -1;
+		if (!strcmp(op, "read"))
+			cells[n].op = NBD_CMD_READ;
+		else if (!strcmp(op, "write"))
+			cells[n].op = NBD_CMD_WRITE;
+		else
+			return -1;
+		cells[n].qd = (unsigned int)atoi(qd);
+		if (!cells[n].qd || cells[n].qd > MAX_QD ||
+		    parse_size(size, &cells[n].size) < 0)
+			return -1;
+		n++;
+	}
+	return n;
+}
+
+static void default_cells(struct cell *cells, int *n)
+{
+	static const unsigned int qds[] = { 1, 8, 32 };
+	static const uint32_t sizes[] = { 4096, 128 << 10, 1 << 20 };
+	int op, q, s;
+
+	*n = 0;
+	for (op = NBD_CMD_WRITE; op >= NBD_CMD_READ; op--)
+		for (s = 0; s < 3; s++)
+			for (q = 0; q < 3; q++)
+				cells[(*n)++] = (struct cell){ op, qds[q],
+							       sizes[s] };
+}
+
+/* The proxy's memory: VmHWM (peak RSS), VmRSS, VmLck, in KiB. */
+static void print_memory(pid_t pid)
+{
+	char path[64], line[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return;
+	printf("proxy");
+	while (fgets(line, sizeof(line), f)) {
+		long kb;
+		char key[32];
+
+		if (sscanf(line, "%31[^:]: %ld kB", key, &kb) == 2 &&
+		    (!strcmp(key, "VmHWM") || !strcmp(key, "VmRSS") ||
+		     !strcmp(key, "VmLck")))
+			printf(" %s_kb=%ld", key, kb);
+	}
+	printf("\n");
+	fclose(f);
+}
+
+static int connect_path(struct gen *g, struct nbd_config *cfg,
+			struct datapath *dp, long long t_main)
+{
+	struct datapath_opts o = { .null_fd = -1,
+				   .nofork_log_stderr = true,
+				   .ident = "bench",
+				   .ktls = config_ktls(&cfg->tls) };
+	struct nbd_err e = { "" };
+	struct nbd_session s;
+	long long t_nego;
+	int r = -1;
+
+	if (o.ktls == KTLS_UNSET || o.ktls == KTLS_AUTO)
+		o.ktls = KTLS_OFF;	/* the host has no kernel TLS */
+	nego_init(&s, cfg);
+	if (nego_connect(&s, cfg, &e) < 0)
+		goto out;
+	t_nego = now_ns();
+	g->export_size = s.export.size;
+	if (datapath_open(&s.conn, &o, dp, &e) < 0)
+		goto out;
+	g->fd = dp->kernel_fd;
+	printf("ready path=\"%s\" tls=\"%s\" negotiate_ms=%.2f datapath_ms=%.2f main_to_ready_ms=%.2f\n",
+	       datapath_kind_name(dp->kind), dp->tls_desc,
+	       (double)(t_nego - t_main) / 1e6,
+	       (double)(now_ns() - t_nego) / 1e6,
+	       (double)(now_ns() - t_main) / 1e6);
+	fflush(stdout);
+	r = 0;
+out:
+	if (r < 0)
+		fprintf(stderr, "proxybench: %s\n", e.msg);
+	nego_close(&s);
+	return r;
+}
+
+static int usage(void)
+{
+	fprintf(stderr, "usage: proxybench [-T SECS] [-c CELLS] -- NBD-CLIENT-ARGS...\n");
+	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	long long t_main = now_ns();
+	static struct cell cells[64];
+	struct nbd_err e = { "" };
+	struct gen g = { .fd = -1 };
+	struct datapath dp = { .kind = DATAPATH_PLAIN, .kernel_fd = -1,
+			       .watch_fd = -1, .proxy_pid = -1 };
+	struct nbd_config cfg;
+	struct cli cli = { 0 };
+	double secs = 2;
+	int opt, n, i, r = 1, status = 0;
+	char **cargv;
+
+	default_cells(cells, &n);
+	while ((opt = getopt(argc, argv, "T:c:")) != -1) {
+		if (opt == 'T')
+			secs = atof(optarg);
+		else if (opt == 'c')
+			n = parse_cells(optarg, cells, 64);
+		else
+			return usage();
+		if (n < 0 || secs <= 0)
+			return usage();
+	}
+	if (optind >= argc)
+		return usage();
+	/* argv[optind - 1] is "--": it becomes the program name */
+	cargv = calloc((size_t)(argc - optind + 3), sizeof(*cargv));
+	if (!cargv)
+		return 1;
+	cargv[0] = "nbd-client";
+	cargv[1] = "--check";
+	memcpy(cargv + 2, argv + optind, (size_t)(argc - optind) * sizeof(*cargv));
+	config_init(&cfg);
+	if (cli_parse(argc - optind + 2, cargv, &cfg, &cli, &e) < 0) {
+		fprintf(stderr, "proxybench: %s\n", e.msg);
+		goto out;
+	}
+	/* the generator's buffers only after the fork: the proxy (which
+	 * locks all it maps) must not carry copies of them */
+	if (connect_path(&g, &cfg, &dp, t_main) < 0)
+		goto out;
+	g.rx = malloc(RX_CAP);
+	g.payload = malloc(MAX_SIZE);
+	g.lat = malloc(MAX_SAMPLES * sizeof(*g.lat));
+	if (!g.rx || !g.payload || !g.lat)
+		goto out;
+	for (i = 0; i < (int)MAX_SIZE; i++)
+		g.payload[i] = (char)(i * 2654435761u >> 13);
+	for (i = 0; i < n; i++)
+		if (run_cell(&g, &cells[i], secs, dp.proxy_pid) < 0)
+			goto out;
+	if (dp.proxy_pid > 0)
+		print_memory(dp.proxy_pid);
+	r = 0;
+out:
+	if (g.fd >= 0 && !r)
+		transmit_disc_fd(g.fd);
+	if (dp.kernel_fd >= 0 || dp.proxy_pid > 0)
+		datapath_close(&dp, &status);
+	if (!r && status)
+		fprintf(stderr, "proxybench: the proxy exited with status %d\n",
+			status);
+	free(g.rx);
+	free(g.payload);
+	free(g.lat);
+	free(cargv);
+	config_free(&cfg);
+	cli_free(&cli);
+	return r || status ? 1 : 0;
+}
