@@ -11,11 +11,19 @@
  * the ring it fills is full: that is the backpressure.  A record_send that
  * returned GNUTLS_E_AGAIN is retried with exactly the same pointer and length
  * (the bytes stay in the ring until GnuTLS accepted them).
+ *
+ * GnuTLS does not touch the server's socket itself: it pulls from and
+ * pushes to two buffers of ours (struct netio), so one recv() brings in
+ * every record the socket holds and one send() takes out every record a
+ * burst made.  Left to itself GnuTLS makes three system calls to read a
+ * record (its 5-byte header, its body, and a recv that says EAGAIN) and
+ * one to send each.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -24,6 +32,11 @@
 #include "pump.h"
 
 #define TLS_RECORD_MAX 16384
+/* A record on the wire: header, the data, the content type, the tag, and
+ * room for padding or an older TLS version's overhead. */
+#define TLS_WIRE_MAX (TLS_RECORD_MAX + 256)
+#define NET_IN_SIZE (256 * 1024)
+#define NET_OUT_SIZE (256 * 1024)
 
 struct ring {
 	char *buf;
@@ -31,9 +44,20 @@ struct ring {
 	size_t len;		/* bytes stored */
 };
 
+/* What GnuTLS reads from and writes to instead of the server's socket. */
+struct netio {
+	char *in;
+	size_t in_off, in_len;	/* received, not yet pulled by GnuTLS */
+	bool in_dry;		/* the socket had no more when last asked:
+				 * ask it again only after poll says so */
+	char *out;
+	size_t out_off, out_len; /* records made, not yet sent */
+};
+
 struct pump {
 	gnutls_session_t s;
 	int net, plain;
+	struct netio io;
 	struct ring up;		/* kernel -> server */
 	struct ring down;	/* server -> kernel */
 	size_t send_len;	/* record_send to repeat after E_AGAIN, or 0 */
@@ -188,6 +212,129 @@ static int plain_write(struct pump *p)
 	return 0;
 }
 
+/* ---- the server's socket, under GnuTLS ---- */
+
+/* GnuTLS's pull: from what one recv() brought in. */
+static ssize_t net_pull(gnutls_transport_ptr_t ptr, void *buf, size_t size)
+{
+	struct pump *p = ptr;
+	struct netio *io = &p->io;
+	ssize_t n;
+
+	if (!io->in_len) {
+		if (io->in_dry) {
+			errno = EAGAIN;
+			return -1;
+		}
+		n = recv(p->net, io->in, NET_IN_SIZE, 0);
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			io->in_dry = true;
+		if (n <= 0)
+			return n;
+		io->in_off = 0;
+		io->in_len = (size_t)n;
+		/* a short read emptied the socket: asking again now would
+		 * only say EAGAIN */
+		io->in_dry = (size_t)n < NET_IN_SIZE;
+	}
+	if (size > io->in_len)
+		size = io->in_len;
+	memcpy(buf, io->in + io->in_off, size);
+	io->in_off += size;
+	io->in_len -= size;
+	return (ssize_t)size;
+}
+
+/* Send what GnuTLS made: 0 when all is sent or the socket is full
+ * (net_wblk), -1 with errno set on a socket error. */
+static int net_flush(struct pump *p)
+{
+	struct netio *io = &p->io;
+	ssize_t n;
+
+	while (io->out_len) {
+		n = send(p->net, io->out + io->out_off, io->out_len,
+			 MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			p->net_wblk = true;
+			return 0;
+		}
+		if (n <= 0) {
+			if (!n)
+				errno = EIO;
+			return -1;
+		}
+		io->out_off += (size_t)n;
+		io->out_len -= (size_t)n;
+	}
+	io->out_off = 0;
+	return 0;
+}
+
+/* GnuTLS's push: a whole record into our buffer, or EAGAIN when it has no
+ * room even after a send(). */
+static ssize_t net_push(gnutls_transport_ptr_t ptr, const giovec_t *iov,
+			int iovcnt)
+{
+	struct pump *p = ptr;
+	struct netio *io = &p->io;
+	size_t total = 0, end;
+	int i;
+
+	for (i = 0; i < iovcnt; i++)
+		total += iov[i].iov_len;
+	if (NET_OUT_SIZE - io->out_len < total && !p->net_wblk &&
+	    net_flush(p) < 0)
+		return -1;
+	if (NET_OUT_SIZE - io->out_len < total) {
+		errno = EAGAIN;
+		return -1;
+	}
+	if (io->out_off + io->out_len + total > NET_OUT_SIZE) {
+		memmove(io->out, io->out + io->out_off, io->out_len);
+		io->out_off = 0;
+	}
+	end = io->out_off + io->out_len;
+	for (i = 0; i < iovcnt; i++) {
+		memcpy(io->out + end, iov[i].iov_base, iov[i].iov_len);
+		end += iov[i].iov_len;
+	}
+	io->out_len += total;
+	return (ssize_t)total;
+}
+
+/* What the session is given back when the pump returns: the socket
+ * itself, as before (GnuTLS has no call that restores its own). */
+static ssize_t direct_pull(gnutls_transport_ptr_t ptr, void *buf, size_t size)
+{
+	return recv((int)(intptr_t)ptr, buf, size, 0);
+}
+
+static ssize_t direct_push(gnutls_transport_ptr_t ptr, const giovec_t *iov,
+			   int iovcnt)
+{
+	struct msghdr m = { .msg_iov = (struct iovec *)iov,
+			    .msg_iovlen = (size_t)iovcnt };
+
+	return sendmsg((int)(intptr_t)ptr, &m, MSG_NOSIGNAL);
+}
+
+static void transport_ours(struct pump *p)
+{
+	gnutls_transport_set_ptr(p->s, p);
+	gnutls_transport_set_pull_function(p->s, net_pull);
+	gnutls_transport_set_vec_push_function(p->s, net_push);
+}
+
+static void transport_direct(struct pump *p)
+{
+	gnutls_transport_set_pull_function(p->s, direct_pull);
+	gnutls_transport_set_vec_push_function(p->s, direct_push);
+	gnutls_transport_set_int(p->s, p->net);
+}
+
 /* ---- the server side ---- */
 
 static void net_failed(struct pump *p, int r, const char *what)
@@ -209,12 +356,26 @@ static void net_failed(struct pump *p, int r, const char *what)
 	start_closing(p);
 }
 
+static void net_send_failed(struct pump *p)
+{
+	net_failed(p, GNUTLS_E_PUSH_ERROR, "write to");
+}
+
+/* Records go into our buffer, and out in one send() when it is full or
+ * the burst is over (net_send). */
 static void tls_send(struct pump *p)
 {
 	ssize_t r;
 	size_t len;
 
-	while (!p->net_wblk && !p->net_done && (p->send_len || p->up.len)) {
+	while (!p->net_done && (p->send_len || p->up.len)) {
+		if (NET_OUT_SIZE - p->io.out_len < TLS_WIRE_MAX) {
+			if (p->net_wblk)
+				break;
+			if (net_flush(p) < 0)
+				net_send_failed(p);
+			continue;
+		}
 		len = p->send_len;
 		if (!len) {
 			len = ring_rd_len(&p->up);
@@ -240,6 +401,12 @@ static void tls_send(struct pump *p)
 		net_failed(p, r ? (int)r : GNUTLS_E_INTERNAL_ERROR,
 			   "write to");
 	}
+}
+
+static void net_send(struct pump *p)
+{
+	if (!p->net_done && !p->net_wblk && net_flush(p) < 0)
+		net_send_failed(p);
 }
 
 static void tls_recv(struct pump *p)
@@ -280,7 +447,8 @@ static void tls_recv(struct pump *p)
 static bool want_tls_recv(const struct pump *p)
 {
 	return !p->net_done && ring_space(&p->down) &&
-	       (p->net_rd || gnutls_record_check_pending(p->s) > 0);
+	       (p->net_rd || p->io.in_len ||
+		gnutls_record_check_pending(p->s) > 0);
 }
 
 static int wait_ready(struct pump *p)
@@ -293,7 +461,7 @@ static int wait_ready(struct pump *p)
 	if (p->plain_wblk)
 		fds[0].events |= POLLOUT;
 	if (!p->net_done && ring_space(&p->down)) {
-		if (gnutls_record_check_pending(p->s) > 0)
+		if (p->io.in_len || gnutls_record_check_pending(p->s) > 0)
 			timeout = 0;
 		fds[1].events |= POLLIN;
 	}
@@ -316,6 +484,8 @@ static int wait_ready(struct pump *p)
 	if (fds[0].revents & (POLLOUT | POLLHUP | POLLERR))
 		p->plain_wblk = false;
 	p->net_rd = fds[1].revents & (POLLIN | POLLHUP | POLLERR);
+	if (p->net_rd)
+		p->io.in_dry = false;
 	if (fds[1].revents & (POLLOUT | POLLHUP | POLLERR)) {
 		p->net_wblk = false;
 		if (p->recv_wants_out)
@@ -324,24 +494,37 @@ static int wait_ready(struct pump *p)
 	return 0;
 }
 
-/* Send our close_notify, waiting at most until the deadline. */
-static void say_bye(struct pump *p)
+/* Send all that is buffered for the server, waiting at most until the
+ * deadline: 0 when it all went, else -1. */
+static int net_drain(struct pump *p)
 {
-	struct pollfd pfd = { .fd = p->net };
+	struct pollfd pfd = { .fd = p->net, .events = POLLOUT };
 	int r;
 
 	for (;;) {
-		r = gnutls_bye(p->s, GNUTLS_SHUT_WR);
-		if (r == GNUTLS_E_INTERRUPTED)
-			continue;
-		if (r != GNUTLS_E_AGAIN)
-			break;	/* sent, or the server is gone: both fine */
-		pfd.events = gnutls_record_get_direction(p->s) ? POLLOUT
-							       : POLLIN;
+		p->net_wblk = false;
+		if (net_flush(p) < 0)
+			return -1;
+		if (!p->io.out_len)
+			return 0;
 		r = poll(&pfd, 1, ms_left(p));
 		if (r == 0 || (r < 0 && errno != EINTR))
-			break;
+			return -1;
 	}
+}
+
+/* Send our close_notify (after what is still buffered), waiting at most
+ * until the deadline. */
+static void say_bye(struct pump *p)
+{
+	int r;
+
+	do
+		r = gnutls_bye(p->s, GNUTLS_SHUT_WR);
+	while (r == GNUTLS_E_INTERRUPTED ||
+	       (r == GNUTLS_E_AGAIN && net_drain(p) == 0));
+	/* sent, or the server is gone: both fine */
+	net_drain(p);
 }
 
 /* The kernel closed and everything reached GnuTLS: say goodbye. */
@@ -374,7 +557,7 @@ static int timed_out(struct pump *p)
 	}
 	return err_set(p->e, "timed out after %d s sending the last %zu bytes to the server after the kernel closed its socket",
 		       PUMP_CLOSE_TIMEOUT_MS / 1000,
-		       p->up.len);
+		       p->up.len + p->io.out_len);
 }
 
 static int pump_loop(struct pump *p)
@@ -394,8 +577,10 @@ static int pump_loop(struct pump *p)
 		if (p->plain_rd && plain_read(p) < 0)
 			return -1;
 		tls_send(p);
+		net_send(p);
 		if (want_tls_recv(p))
 			tls_recv(p);
+		net_send(p);	/* what GnuTLS answered, if anything */
 		if (plain_write(p) < 0)
 			return -1;
 	}
@@ -423,13 +608,19 @@ int pump_run(gnutls_session_t s, int net_fd, int plain_fd,
 		return -1;
 	p.up.buf = malloc(PUMP_BUF_SIZE);
 	p.down.buf = malloc(PUMP_BUF_SIZE);
-	if (!p.up.buf || !p.down.buf) {
+	p.io.in = malloc(NET_IN_SIZE);
+	p.io.out = malloc(NET_OUT_SIZE);
+	if (!p.up.buf || !p.down.buf || !p.io.in || !p.io.out) {
 		err_errno(e, ENOMEM, "cannot allocate the proxy's buffers");
 		goto out;
 	}
+	transport_ours(&p);
 	r = pump_loop(&p);
+	transport_direct(&p);
 out:
 	free(p.up.buf);
 	free(p.down.buf);
+	free(p.io.in);
+	free(p.io.out);
 	return r;
 }

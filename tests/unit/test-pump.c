@@ -39,11 +39,17 @@
 #define SMALL_TOTAL (1u << 20)
 #define CHUNK (64 * 1024)
 
-enum srv_mode { SRV_ECHO, SRV_CLOSE_FIRST };
+/* SRV_KEYUPDATE: echo, and after every KU_EVERY bytes received ask the
+ * client for a TLS 1.3 KeyUpdate (GNUTLS_KU_PEER).  Not more often: GnuTLS
+ * takes more than 8 KeyUpdates a second for an attack and fails. */
+#define KU_EVERY (192 * 1024)
+enum srv_mode { SRV_ECHO, SRV_CLOSE_FIRST, SRV_KEYUPDATE };
 
 struct srv_report {
 	unsigned long long rx;
 	int clean;		/* saw our close_notify */
+	int ku_asked;		/* KeyUpdates asked of the client */
+	int ku_seen;		/* KeyUpdates received from the client */
 };
 
 struct pump_report {
@@ -277,10 +283,40 @@ static int srv_close_first(gnutls_session_t s)
 	return gnutls_bye(s, GNUTLS_SHUT_WR);
 }
 
-static void srv_loop(gnutls_session_t s, bool echo_on, struct srv_report *r)
+/* Ask for a KeyUpdate at each KU_EVERY bytes. */
+static void srv_key_update(gnutls_session_t s, enum srv_mode mode,
+			   struct srv_report *r)
 {
+	if (mode == SRV_KEYUPDATE &&
+	    r->rx / KU_EVERY > (unsigned long long)r->ku_asked &&
+	    gnutls_session_key_update(s, GNUTLS_KU_PEER) == 0)
+		r->ku_asked++;
+}
+
+/* GnuTLS calls this for each handshake message: count the client's
+ * KeyUpdates (the report is the session's pointer while the loop runs). */
+static int srv_hook(gnutls_session_t s, unsigned int htype, unsigned int when,
+		    unsigned int incoming, const gnutls_datum_t *msg)
+{
+	struct srv_report *r = gnutls_session_get_ptr(s);
+
+	(void)when;
+	(void)msg;
+	if (htype == GNUTLS_HANDSHAKE_KEY_UPDATE && incoming)
+		r->ku_seen++;
+	return 0;
+}
+
+static void srv_loop(gnutls_session_t s, enum srv_mode mode,
+		     struct srv_report *r)
+{
+	bool echo_on = mode != SRV_CLOSE_FIRST;
 	char buf[16384];
 	ssize_t n;
+
+	gnutls_session_set_ptr(s, r);	/* the PSK was looked up */
+	gnutls_handshake_set_hook_function(s, GNUTLS_HANDSHAKE_KEY_UPDATE,
+					   GNUTLS_HOOK_POST, srv_hook);
 
 	for (;;) {
 		n = gnutls_record_recv(s, buf, sizeof(buf));
@@ -296,6 +332,8 @@ static void srv_loop(gnutls_session_t s, bool echo_on, struct srv_report *r)
 		/* once the client is gone, keep counting what it sent */
 		if (echo_on && srv_send_all(s, buf, (size_t)n) < 0)
 			echo_on = false;
+		if (echo_on)
+			srv_key_update(s, mode, r);
 	}
 }
 
@@ -325,7 +363,7 @@ server_main(int fd, int rep, enum srv_mode mode, const gnutls_datum_t *key)
 		_exit(4);
 	if (mode == SRV_CLOSE_FIRST && srv_close_first(s) < 0)
 		_exit(5);
-	srv_loop(s, mode == SRV_ECHO, &r);
+	srv_loop(s, mode, &r);
 	if (write(rep, &r, sizeof(r)) != sizeof(r))
 		_exit(6);
 	_exit(0);
@@ -467,6 +505,51 @@ static void test_echo(const gnutls_datum_t *key)
 	srv_collect(&f, &sr);
 	is_int(sr.rx, ECHO_TOTAL, "echo: server received everything");
 	ok(sr.clean, "echo: server got close_notify");
+	close(f.kern[1]);
+	alarm(0);
+}
+
+/*
+ * The server asks for a KeyUpdate every 192 KiB: GnuTLS answers from inside
+ * the pump's record_recv (sent with the next record, into the pump's send
+ * buffer), and each answer must reach the server while data flows.
+ */
+/* One chunk out, its echo back, then the next: GnuTLS sends the KeyUpdate
+ * it owes with the next record, so each one asked has a record after it. */
+static bool echo_lockstep(int fd, size_t total)
+{
+	static unsigned char out[CHUNK], in[CHUNK];
+	size_t off;
+
+	for (off = 0; off < total; off += CHUNK) {
+		pattern_fill(out, off, CHUNK);
+		if (write(fd, out, CHUNK) != CHUNK ||
+		    read_full(fd, in, CHUNK) != CHUNK ||
+		    !pattern_ok(in, off, CHUNK))
+			return false;
+	}
+	return true;
+}
+
+static void test_key_update(const gnutls_datum_t *key)
+{
+	struct pump_report pr;
+	struct srv_report sr;
+	struct fixture f;
+
+	alarm(CASE_TIMEOUT);
+	ok(fixture_start(&f, SRV_KEYUPDATE, key) == 0, "keyupdate: TLS handshake");
+	ok(pump_start(&f) == 0, "keyupdate: pump started");
+	ok(echo_lockstep(f.kern[1], SMALL_TOTAL), "keyupdate: 1 MiB came back byte-exact");
+	shutdown(f.kern[1], SHUT_WR);
+	is_int(drain(f.kern[1], false), 0, "keyupdate: EOF on the kernel side after close");
+	pump_collect(&f, &pr);
+	is_int(pr.rc, 0, "keyupdate: pump_run returned 0 (%s)", pr.e.msg);
+	srv_collect(&f, &sr);
+	is_int(sr.rx, SMALL_TOTAL, "keyupdate: server received everything");
+	ok(sr.clean, "keyupdate: server got close_notify");
+	is_int(sr.ku_asked, SMALL_TOTAL / KU_EVERY, "keyupdate: the server asked for KeyUpdates");
+	is_int(sr.ku_seen, sr.ku_asked, "keyupdate: each was answered, and the answer reached the server");
 	close(f.kern[1]);
 	alarm(0);
 }
@@ -705,6 +788,7 @@ int main(void)
 		return 1;
 	}
 	test_echo(&key);
+	test_key_update(&key);
 	test_kernel_closes_early(&key);
 	test_server_closes(&key);
 	test_server_killed(&key);
