@@ -567,7 +567,11 @@ static int pump_loop(struct pump *p)
 	for (;;) {
 		if (p->net_done && (!p->down.len || p->plain_dead))
 			return finish_to_kernel(p);
-		if (p->plain_eof && !p->up.len && !p->send_len)
+		/* all of it sent, not only made into records: while the
+		 * socket is full we must go on reading what the server sends,
+		 * or a server that writes before it reads never takes it */
+		if (p->plain_eof && !p->up.len && !p->send_len &&
+		    !p->io.out_len)
 			return finish_to_server(p);
 		r = wait_ready(p);
 		if (r < 0)
