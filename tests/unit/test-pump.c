@@ -717,10 +717,49 @@ static bool can_lower_oom_adj(void)
 }
 
 /* A TLS session through datapath_open; kill_server: abrupt end. */
+/* How the proxy's mappings are locked: VMAs with "lo" (locked) and, of
+ * those, with "lf" (only once faulted in, MCL_ONFAULT). */
+static void lock_flags(pid_t pid, int *lo, int *lf)
+{
+	char path[64], line[512];
+	FILE *fp;
+
+	*lo = *lf = 0;
+	snprintf(path, sizeof(path), "/proc/%d/smaps", (int)pid);
+	fp = fopen(path, "r");
+	if (!fp)
+		return;
+	while (fgets(line, sizeof(line), fp)) {
+		if (strncmp(line, "VmFlags:", 8))
+			continue;
+		if (strstr(line, " lo "))
+			(*lo)++;
+		if (strstr(line, " lo ") && strstr(line, " lf "))
+			(*lf)++;
+	}
+	fclose(fp);
+}
+
+/* mlockall works here: as root, or under a large enough RLIMIT_MEMLOCK,
+ * and not under ASan (its terabytes of shadow memory cannot be locked) */
+static bool can_lock_all(void)
+{
+	struct rlimit rl;
+
+#ifdef __SANITIZE_ADDRESS__
+	return false;
+#endif
+	return geteuid() == 0 ||
+	       (getrlimit(RLIMIT_MEMLOCK, &rl) == 0 &&
+		rl.rlim_cur == RLIM_INFINITY);
+}
+
+/* The killed case also runs with -s (swap): every page locked up front. */
 static void test_datapath_proxy(const gnutls_datum_t *key, bool kill_server)
 {
 	struct datapath_opts o = { .nofork_log_stderr = true, .ident = "test0",
-				   .null_fd = open("/dev/null", O_RDWR | O_CLOEXEC) };
+				   .null_fd = open("/dev/null", O_RDWR | O_CLOEXEC),
+				   .swap = kill_server };
 	const char *tag = kill_server ? "proxy/killed" : "proxy";
 	struct nbd_session s;
 	struct srv_report sr;
@@ -756,6 +795,19 @@ static void test_datapath_proxy(const gnutls_datum_t *key, bool kill_server)
 		is_str(buf, "-1000", "%s: proxy exempt from the OOM killer", tag);
 	} else {
 		ok(1, "%s: # SKIP lowering oom_score_adj needs CAP_SYS_RESOURCE", tag);
+	}
+	if (can_lock_all()) {
+		int lo, lf;
+
+		lock_flags(dp.proxy_pid, &lo, &lf);
+		ok(lo > 0, "%s: the proxy's memory is locked (%d mappings)", tag, lo);
+		if (o.swap)
+			is_int(lf, 0, "%s: with -s, all of it up front", tag);
+		else
+			is_int(lf, lo, "%s: without -s, each page once touched (MCL_ONFAULT)", tag);
+	} else {
+		ok(1, "%s: # SKIP mlockall needs root or an unlimited RLIMIT_MEMLOCK, and no ASan", tag);
+		ok(1, "%s: # SKIP mlockall needs root or an unlimited RLIMIT_MEMLOCK, and no ASan", tag);
 	}
 	set_nonblock(dp.kernel_fd);
 	ok(echo(dp.kernel_fd, SMALL_TOTAL) >= 0, "%s: 1 MiB echoed through kernel_fd", tag);
