@@ -127,6 +127,10 @@ for _ in $(seq "$READY_RUNS"); do
 	echo "R1 proxy wall usecs=$((t1 - t0))" >>"$raw"
 done
 
+# The proxy's memory with -swap: every page locked up front.
+"$PB" -T "$SECS" -c read:8:1m,write:8:1m -- -swap "${TLS[@]}" 2>>"$work/gen.log" |
+	sed -n 's/^proxy /R1 swap proxy /p' >>"$raw"
+
 cipher=$(sed -n 's/.*R1 proxy ready .*tls="[^,]*, \([^"]*\)".*/\1/p' "$raw" | head -1)
 "$PB" -T 1 -C "${cipher:-AES-256-GCM}" | sed 's/^/R1 ceiling /' >>"$raw"
 # (it goes on through every cipher for a minute: stop at the one we want)

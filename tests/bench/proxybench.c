@@ -373,6 +373,7 @@ static int connect_path(struct gen *g, struct nbd_config *cfg,
 	struct datapath_opts o = { .null_fd = -1,
 				   .nofork_log_stderr = true,
 				   .ident = "bench",
+				   .swap = cfg->swap,
 				   .ktls = config_ktls(&cfg->tls) };
 	struct nbd_err e = { "" };
 	struct nbd_session s;
