@@ -8,8 +8,10 @@
  * NBD_CMD_READ or NBD_CMD_WRITE with simple replies, QD requests in flight,
  * one size per cell, for SECS seconds a cell.  Without TLS the end is the TCP
  * socket itself, so "plaintext" is the same generator straight to the server.
+ * -D keeps the TLS session in this process (no proxy): what TLS costs
+ * without the proxy's extra hop, the floor for any process in between.
  *
- *   proxybench [-T SECS] [-c CELLS] -- NBD-CLIENT-ARGS...
+ *   proxybench [-D] [-T SECS] [-c CELLS] -- NBD-CLIENT-ARGS...
  *   proxybench [-T SECS] -C CIPHER      (GnuTLS's speed with it: the ceiling)
  *
  * CELLS: "write:8:1m,read:1:4k,..." (default: read and write x QD 1, 8, 32
@@ -23,6 +25,7 @@
  * and when a reply is wrong (bad magic, unknown handle, an error code).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,6 +65,7 @@ struct slot {
 
 struct gen {
 	int fd;
+	gnutls_session_t tls;	/* -D: TLS in this process, no proxy */
 	uint64_t export_size;
 	uint64_t next_off;
 	struct slot slot[MAX_QD];
@@ -124,6 +128,35 @@ static int write_all(int fd, struct iovec *iov, int n)
 	return 0;
 }
 
+/* -D: the request through GnuTLS here, as full records (corked). */
+static int tls_write_all(gnutls_session_t tls, const struct iovec *iov, int n)
+{
+	size_t off;
+	ssize_t w;
+	int i;
+
+	gnutls_record_cork(tls);
+	for (i = 0; i < n; i++)
+		for (off = 0; off < iov[i].iov_len; off += (size_t)w) {
+			w = gnutls_record_send(tls, (char *)iov[i].iov_base + off,
+					       iov[i].iov_len - off);
+			if (w <= 0) {
+				fprintf(stderr, "proxybench: TLS write: %s\n",
+					gnutls_strerror((int)w));
+				return -1;
+			}
+		}
+	do
+		w = gnutls_record_uncork(tls, GNUTLS_RECORD_WAIT);
+	while (w == GNUTLS_E_AGAIN || w == GNUTLS_E_INTERRUPTED);
+	if (w < 0) {
+		fprintf(stderr, "proxybench: TLS write: %s\n",
+			gnutls_strerror((int)w));
+		return -1;
+	}
+	return 0;
+}
+
 static int send_request(struct gen *g, const struct cell *c)
 {
 	unsigned char h[NBD_REQUEST_LEN];
@@ -143,6 +176,8 @@ static int send_request(struct gen *g, const struct cell *c)
 	g->next_off += c->size;
 	g->slot[k] = (struct slot){ true, c->size, c->op, now_ns() };
 	g->inflight++;
+	if (g->tls)
+		return tls_write_all(g->tls, iov, c->op == NBD_CMD_WRITE ? 2 : 1);
 	return write_all(g->fd, iov, c->op == NBD_CMD_WRITE ? 2 : 1);
 }
 
@@ -158,9 +193,21 @@ static int rx_more(struct gen *g)
 		g->rx_end -= g->rx_start;
 		g->rx_start = 0;
 	}
-	do
-		n = read(g->fd, g->rx + g->rx_end, RX_CAP - g->rx_end);
-	while (n < 0 && errno == EINTR);
+	if (g->tls) {
+		do
+			n = gnutls_record_recv(g->tls, g->rx + g->rx_end,
+					       RX_CAP - g->rx_end);
+		while (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED);
+		if (n < 0) {
+			fprintf(stderr, "proxybench: TLS read: %s\n",
+				gnutls_strerror((int)n));
+			return -1;
+		}
+	} else {
+		do
+			n = read(g->fd, g->rx + g->rx_end, RX_CAP - g->rx_end);
+		while (n < 0 && errno == EINTR);
+	}
 	if (n <= 0) {
 		fprintf(stderr, "proxybench: read: %s\n",
 			n ? strerror(errno) : "end of file from the server");
@@ -367,8 +414,29 @@ static double since_exec_ms(void)
 	return ((double)ts.tv_sec + (double)ts.tv_nsec / 1e9 - atof(t0)) * 1e3;
 }
 
+/* -D: the negotiated session itself is the generator's, blocking. */
+static int keep_session(struct gen *g, struct nbd_session *s,
+			long long t_nego, long long t_main)
+{
+	int fl = fcntl(s->conn.fd, F_GETFL);
+
+	if (fl < 0 || fcntl(s->conn.fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+		perror("proxybench: fcntl");
+		return -1;
+	}
+	g->fd = s->conn.fd;
+	g->tls = s->conn.tls;
+	printf("ready path=\"TLS in process\" tls=\"%s\" negotiate_ms=%.2f datapath_ms=0 main_to_ready_ms=%.2f exec_to_ready_ms=%.2f\n",
+	       g->tls ? gnutls_session_get_desc(g->tls) : "",
+	       (double)(t_nego - t_main) / 1e6,
+	       (double)(now_ns() - t_main) / 1e6, since_exec_ms());
+	fflush(stdout);
+	return 0;
+}
+
 static int connect_path(struct gen *g, struct nbd_config *cfg,
-			struct datapath *dp, long long t_main)
+			struct datapath *dp, struct nbd_session *direct,
+			long long t_main)
 {
 	struct datapath_opts o = { .null_fd = -1,
 				   .nofork_log_stderr = true,
@@ -387,6 +455,10 @@ static int connect_path(struct gen *g, struct nbd_config *cfg,
 		goto out;
 	t_nego = now_ns();
 	g->export_size = s.export.size;
+	if (direct) {
+		*direct = s;	/* the caller closes it */
+		return keep_session(g, direct, t_nego, t_main);
+	}
 	if (datapath_open(&s.conn, &o, dp, &e) < 0)
 		goto out;
 	g->fd = dp->kernel_fd;
@@ -444,7 +516,7 @@ static int cipher_bench(const char *name, double secs)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: proxybench [-T SECS] [-c CELLS] -- NBD-CLIENT-ARGS...\n"
+	fprintf(stderr, "usage: proxybench [-D] [-T SECS] [-c CELLS] -- NBD-CLIENT-ARGS...\n"
 			"       proxybench [-T SECS] -C CIPHER\n");
 	return 2;
 }
@@ -457,16 +529,20 @@ int main(int argc, char **argv)
 	struct gen g = { .fd = -1 };
 	struct datapath dp = { .kind = DATAPATH_PLAIN, .kernel_fd = -1,
 			       .watch_fd = -1, .proxy_pid = -1 };
+	struct nbd_session direct;
 	struct nbd_config cfg;
 	struct cli cli = { 0 };
+	bool in_process = false;
 	const char *cipher = NULL;
 	double secs = 2;
 	int opt, n, i, r = 1, status = 0;
 	char **cargv;
 
 	default_cells(cells, &n);
-	while ((opt = getopt(argc, argv, "T:c:C:")) != -1) {
-		if (opt == 'T')
+	while ((opt = getopt(argc, argv, "DT:c:C:")) != -1) {
+		if (opt == 'D')
+			in_process = true;
+		else if (opt == 'T')
 			secs = atof(optarg);
 		else if (opt == 'C')
 			cipher = optarg;
@@ -495,7 +571,8 @@ int main(int argc, char **argv)
 	}
 	/* the generator's buffers only after the fork: the proxy (which
 	 * locks all it maps) must not carry copies of them */
-	if (connect_path(&g, &cfg, &dp, t_main) < 0)
+	if (connect_path(&g, &cfg, &dp, in_process ? &direct : NULL,
+			 t_main) < 0)
 		goto out;
 	g.rx = malloc(RX_CAP);
 	g.payload = malloc(MAX_SIZE);
@@ -511,6 +588,12 @@ int main(int argc, char **argv)
 		print_memory(dp.proxy_pid);
 	r = 0;
 out:
+	if (g.tls) {
+		if (!r)
+			transmit_disc(&direct.conn);
+		nego_close(&direct);
+		g.fd = -1;
+	}
 	if (g.fd >= 0 && !r)
 		transmit_disc_fd(g.fd);
 	if (dp.kernel_fd >= 0 || dp.proxy_pid > 0)
