@@ -7,12 +7,14 @@
 #
 #   proxy    proxybench through our real proxy (datapath_open forks it)
 #   plain    proxybench straight to the server, no TLS
+#   inproc   proxybench -D: TLS in the generator's own process, no proxy
+#            (the floor for any design with a process in between)
 #   nbdcopy  libnbd's nbdcopy --connections=1 over nbds:// and nbd://
 #   ceiling  GnuTLS encrypting 16 KiB records with the negotiated cipher
 #
 # Rounds alternate the order of proxy and plain; round 0 is a short
-# warm-up.  The table has medians.  Knobs: BENCH_ROUNDS (3), BENCH_SECS (2
-# seconds a cell), BENCH_CELLS (proxybench -c; default the whole matrix),
+# warm-up.  The table has medians.  Knobs: BENCH_ROUNDS (3), BENCH_SECS (1
+# second a cell), BENCH_CELLS (proxybench -c; default the whole matrix),
 # BENCH_GIB (1: the export, and what nbdcopy moves), BENCH_READY_RUNS (15),
 # BENCH_NBDCOPY (0: leave nbdcopy out), BENCH_PROXYBENCH (the generator),
 # BENCH_BASELINE (another build of it, e.g. of the commit before: its
@@ -23,7 +25,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 PB=${BENCH_PROXYBENCH:-$top/build/tests/proxybench}
 ROUNDS=${BENCH_ROUNDS:-3}
-SECS=${BENCH_SECS:-2}
+SECS=${BENCH_SECS:-1}
 GIB=${BENCH_GIB:-1}
 READY_RUNS=${BENCH_READY_RUNS:-15}
 CELLS=${BENCH_CELLS:-}
@@ -68,10 +70,11 @@ raw=${BENCH_RAW:-$work/raw}
 # gen ROUND NAME SECS ARGS...: one proxybench run, its lines tagged
 # (NAME base: the baseline build's).
 gen() {
-	local round=$1 name=$2 secs=$3 pb=$PB
+	local round=$1 name=$2 secs=$3 pb=$PB direct=
 	shift 3
 	[ "$name" = base ] && pb=$BASE
-	"$pb" -T "$secs" ${CELLS:+-c "$CELLS"} -- "$@" 2>>"$work/gen.log" |
+	[ "$name" = inproc ] && direct=-D
+	"$pb" $direct -T "$secs" ${CELLS:+-c "$CELLS"} -- "$@" 2>>"$work/gen.log" |
 		sed "s/^/R$round $name /" >>"$raw"
 	[ "${PIPESTATUS[0]}" = 0 ] || { echo "host-bench: proxybench ($name) failed:" >&2; tail -3 "$work/gen.log" >&2; exit 1; }
 }
@@ -105,9 +108,11 @@ for r in $(seq 0 "$ROUNDS"); do
 		gen "$r" proxy "$s" "${TLS[@]}"
 		[ -n "$BASE" ] && gen "$r" base "$s" "${TLS[@]}"
 		gen "$r" plain "$s" "${PLAIN[@]}"
+		gen "$r" inproc "$s" "${TLS[@]}"
 		nbdcopies "$r" nbdcopy-tls "$TLS_URI"
 		nbdcopies "$r" nbdcopy-plain "$PLAIN_URI"
 	else
+		gen "$r" inproc "$s" "${TLS[@]}"
 		gen "$r" plain "$s" "${PLAIN[@]}"
 		[ -n "$BASE" ] && gen "$r" base "$s" "${TLS[@]}"
 		gen "$r" proxy "$s" "${TLS[@]}"
@@ -122,7 +127,7 @@ done
 for _ in $(seq "$READY_RUNS"); do
 	t0=${EPOCHREALTIME/[.,]/}
 	PROXYBENCH_T0=${EPOCHREALTIME/,/.} "$PB" -c none -- "${TLS[@]}" 2>>"$work/gen.log" |
-		sed 's/^/R1 proxy /' >>"$raw"
+		sed -n 's/^ready /R1 proxy ready /p' >>"$raw"
 	t1=${EPOCHREALTIME/[.,]/}
 	echo "R1 proxy wall usecs=$((t1 - t0))" >>"$raw"
 done

@@ -97,9 +97,9 @@ function human(size) {
 END {
 	print "TLS: " tls " (the proxy and nbdcopy, to the same server)"
 	print ""
-	printf "%-5s %2s %4s | %8s %8s %8s %8s | %7s %7s | %8s\n", "", "", "", "proxy", "plain", "nbdcopy", "nbdcopy", "proxy/", "proxy/", "proxy"
-	printf "%-5s %2s %4s | %8s %8s %8s %8s | %7s %7s | %8s\n", "op", "QD", "size", "TLS", "", "TLS", "plain", "plain", "nbdcopy", "CPU-s/"
-	printf "%-5s %2s %4s | %8s %8s %8s %8s | %7s %7s | %8s\n", "", "", "", "MB/s", "MB/s", "MB/s", "MB/s", "", "TLS", "GiB"
+	printf "%-5s %2s %4s | %8s %8s %8s %8s %8s | %7s %7s | %8s\n", "", "", "", "proxy", "TLS in", "plain", "nbdcopy", "nbdcopy", "proxy/", "proxy/", "proxy"
+	printf "%-5s %2s %4s | %8s %8s %8s %8s %8s | %7s %7s | %8s\n", "op", "QD", "size", "TLS", "process", "", "TLS", "plain", "plain", "nbdcopy", "CPU-s/"
+	printf "%-5s %2s %4s | %8s %8s %8s %8s %8s | %7s %7s | %8s\n", "", "", "", "MB/s", "MB/s", "MB/s", "MB/s", "MB/s", "", "TLS", "GiB"
 	for (i = 1; i <= NC; i++) {
 		c = ORDER[i]
 		split(c, k, SUBSEP)
@@ -107,8 +107,9 @@ END {
 		q = median("plain" SUBSEP c SUBSEP "mbps")
 		nt = median("nbdcopy-tls" SUBSEP c SUBSEP "mbps")
 		np = median("nbdcopy-plain" SUBSEP c SUBSEP "mbps")
-		printf "%-5s %2s %4s | %8s %8s %8s %8s | %7s %7s | %8s\n", k[1], k[2], human(k[3]),
-			fmt(p, "%.0f"), fmt(q, "%.0f"), fmt(nt, "%.0f"), fmt(np, "%.0f"),
+		printf "%-5s %2s %4s | %8s %8s %8s %8s %8s | %7s %7s | %8s\n", k[1], k[2], human(k[3]),
+			fmt(p, "%.0f"), fmt(median("inproc" SUBSEP c SUBSEP "mbps"), "%.0f"),
+			fmt(q, "%.0f"), fmt(nt, "%.0f"), fmt(np, "%.0f"),
 			fmt(ratio(p, q), "%.2fx"), fmt(ratio(p, nt), "%.2fx"),
 			fmt(median("proxycpu" SUBSEP c), "%.2f")
 	}
@@ -128,7 +129,7 @@ END {
 		}
 	}
 	print ""
-	print "4 KiB IOPS (proxy / plain):"
+	print "4 KiB IOPS (proxy / TLS in process / plain, and proxy/plain):"
 	for (i = 1; i <= NC; i++) {
 		c = ORDER[i]
 		split(c, k, SUBSEP)
@@ -136,9 +137,10 @@ END {
 			continue
 		p = median("proxy" SUBSEP c SUBSEP "iops")
 		q = median("plain" SUBSEP c SUBSEP "iops")
-		printf "  %-5s QD%-2s %7s / %7s  %s\n", k[1], k[2], fmt(p, "%.0f"), fmt(q, "%.0f"), fmt(ratio(p, q), "%.2fx")
+		printf "  %-5s QD%-2s %7s / %7s / %7s  %s\n", k[1], k[2], fmt(p, "%.0f"),
+			fmt(median("inproc" SUBSEP c SUBSEP "iops"), "%.0f"), fmt(q, "%.0f"), fmt(ratio(p, q), "%.2fx")
 	}
-	print "QD1 4 KiB latency, p50 / p99 in microseconds (proxy | plain | p50 ratio):"
+	print "QD1 4 KiB latency, p50 / p99 in microseconds (proxy | TLS in process | plain | p50 proxy/plain, in process/plain):"
 	for (i = 1; i <= NC; i++) {
 		c = ORDER[i]
 		split(c, k, SUBSEP)
@@ -147,9 +149,12 @@ END {
 		p = median("proxy" SUBSEP c SUBSEP "p50")
 		q = median("plain" SUBSEP c SUBSEP "p50")
 		LAT[k[1]] = ratio(p, q)
-		printf "  %-5s %6s / %6s | %6s / %6s | %s\n", k[1], fmt(p, "%.1f"),
-			fmt(median("proxy" SUBSEP c SUBSEP "p99"), "%.1f"), fmt(q, "%.1f"),
-			fmt(median("plain" SUBSEP c SUBSEP "p99"), "%.1f"), fmt(LAT[k[1]], "%.2fx")
+		d = median("inproc" SUBSEP c SUBSEP "p50")
+		printf "  %-5s %6s / %6s | %6s / %6s | %6s / %6s | %s, %s\n", k[1], fmt(p, "%.1f"),
+			fmt(median("proxy" SUBSEP c SUBSEP "p99"), "%.1f"), fmt(d, "%.1f"),
+			fmt(median("inproc" SUBSEP c SUBSEP "p99"), "%.1f"), fmt(q, "%.1f"),
+			fmt(median("plain" SUBSEP c SUBSEP "p99"), "%.1f"), fmt(LAT[k[1]], "%.2fx"),
+			fmt(ratio(d, q), "%.2fx")
 	}
 	print ""
 	printf "ceiling: GnuTLS %s encrypting 16 KiB records on one core: %s GB/s (gnutls-cli --benchmark-ciphers AES-128-GCM: %s GB/s)\n",
