@@ -426,8 +426,13 @@ static int keep_session(struct gen *g, struct nbd_session *s,
 	}
 	g->fd = s->conn.fd;
 	g->tls = s->conn.tls;
-	printf("ready path=\"TLS in process\" tls=\"%s\" negotiate_ms=%.2f datapath_ms=0 main_to_ready_ms=%.2f exec_to_ready_ms=%.2f\n",
-	       g->tls ? gnutls_session_get_desc(g->tls) : "",
+	if (!g->tls) {
+		fprintf(stderr, "proxybench: -D needs TLS\n");
+		return -1;
+	}
+	printf("ready path=\"TLS in process\" tls=\"%s, %s\" negotiate_ms=%.2f datapath_ms=0 main_to_ready_ms=%.2f exec_to_ready_ms=%.2f\n",
+	       gnutls_protocol_get_name(gnutls_protocol_get_version(g->tls)),
+	       gnutls_cipher_get_name(gnutls_cipher_get(g->tls)),
 	       (double)(t_nego - t_main) / 1e6,
 	       (double)(now_ns() - t_main) / 1e6, since_exec_ms());
 	fflush(stdout);

@@ -25,3 +25,7 @@ $(BUILD)/tests/proxybench: tests/bench/proxybench.c $(BUILD)/libnbdc.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< \
 		$(BUILD)/libnbdc.a -Wl,--no-as-needed $(PKG_LIBS)
+
+# `make all` builds it too: tests/integration/85-proxybench.t runs it
+# briefly, so that `make bench` keeps working.
+all: $(BUILD)/tests/proxybench
