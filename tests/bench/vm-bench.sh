@@ -14,7 +14,8 @@
 # warm-up round), BENCH_RAND_S (3: seconds of 4 KiB random reads per
 # round), BENCH_PRIO (the GnuTLS priority of our client, both paths; default
 # TLS 1.3 AES-128-GCM), BENCH_TIMEOUT (1500 s), BENCH_LOG (default
-# build/bench/vm-bench.tap), BENCH_TARGET (1.2), and tests/vm's (NBDC,
+# build/bench/vm-bench.tap), BENCH_TARGET (1.2: kTLS over the proxy),
+# BENCH_REF_TARGET (1.3: ours over TLS over the reference), and tests/vm's (NBDC,
 # NBDC_VM_ACCEL, VM_SMP, VM_MEM, VM_VERBOSE, ...).
 here=$(cd "$(dirname "$0")" && pwd)
 VM_NAME=bench-vm
@@ -55,5 +56,5 @@ grep -E '^# (guest:|GnuTLS:|.*(AES CTR|gcm_enc))' "$LOG" | sed 's/^# /  /'
 echo "our GnuTLS priority: $PRIO; $MIB MiB per sequential round, ${RAND_S}s of 4 KiB random reads (QD1); 1 warm-up + $ROUNDS rounds, alternating ktls proxy ref plain"
 echo "VM wall time $(vm_secs "$wall")s"
 echo
-sed -n 's/^# BENCH //p' "$LOG" | awk -v target="$TARGET" -v hz=100 -f "$here/table.awk"
+sed -n 's/^# BENCH //p' "$LOG" | awk -v target="$TARGET" -v reftarget="${BENCH_REF_TARGET:-1.3}" -v hz=100 -f "$here/table.awk"
 exit $rc
