@@ -2,7 +2,8 @@
 /*
  * The TLS proxy's byte pump: plaintext from the kernel's end of a socketpair
  * goes into a GnuTLS session, and what the server sends comes back out.
- * One poll() loop, two 256 KiB buffers, no timeouts while both sides are
+ * One poll() loop, four 256 KiB buffers (each direction's plaintext, and the
+ * TLS records in and out), no timeouts while both sides are
  * open.  Used by the proxy process (datapath.c) and the unit tests.
  */
 #ifndef NBDC_PUMP_H
