@@ -90,13 +90,11 @@ copy() {
 }
 
 nbdcopies() {
-	local r=$1 name=$2 uri=$3 qd size
+	local r=$1 name=$2 uri=$3 size
 	[ "$NBDCOPY" = 1 ] || return 0
-	for qd in 8; do
-		for size in 131072 1048576; do
-			copy "$r" "$name" read "$qd" "$size" "$uri" null:
-			copy "$r" "$name" write "$qd" "$size" "$work/src" "$uri"
-		done
+	for size in 131072 1048576; do
+		copy "$r" "$name" read 8 "$size" "$uri" null:
+		copy "$r" "$name" write 8 "$size" "$work/src" "$uri"
 	done
 }
 
