@@ -140,4 +140,37 @@ done
 diag "$(cat /proc/net/tls_stat)"
 for d in 0 1 3; do check "detach /dev/nbd$d" nbdc -d /dev/nbd$d; done
 check "detach /dev/nbd2 (ref)" $REF -d /dev/nbd2
+
+# --- exec to a ready device ------------------------------------------------------------
+# The attach command from exec to its exit, when the device is usable:
+# connect, negotiate, TLS handshake, the proxy's fork (or the keys handed
+# to the kernel), the netlink attach.  Three times each, alternating; one
+# line per attach for the host: "# ATTACH cfg secs" (/proc/uptime: 10 ms).
+attach() {
+	case $1 in
+	ktls) nbdc --ktls=on -y "$PRIO" -A $CA localhost 10809 /dev/nbd0 -N '' ;;
+	proxy) nbdc --ktls=off -y "$PRIO" -A $CA localhost 10809 /dev/nbd1 -N '' ;;
+	ref) $REF localhost 10809 /dev/nbd2 -N "" -enable-tls -cacertfile $CA \
+		-tlshostname localhost -certfile /pki/client-cert.pem -keyfile /pki/client-key.pem ;;
+	plain) nbdc localhost 10809 /dev/nbd3 -N '' ;;
+	esac
+}
+detach() {
+	if [ "$1" = ref ]; then $REF -d "$(dev_of ref)"; else nbdc -d "$(dev_of "$1")"; fi
+}
+na=0
+for i in 1 2 3; do
+	for c in ktls proxy ref plain; do
+		t0=$(uptime_s)
+		if attach $c >/tmp/attach.out 2>&1; then
+			diag "ATTACH $c $(awk -v a="$t0" -v b="$(uptime_s)" 'BEGIN { printf "%.2f", b - a }')"
+			na=$((na + 1))
+		else
+			diag "$c attach failed: $(tail -n 3 /tmp/attach.out)"
+		fi
+		detach $c >/dev/null 2>&1
+		sleep 1
+	done
+done
+check_eq "every timed attach worked" "$na" 12
 done_testing
