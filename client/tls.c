@@ -23,8 +23,14 @@ static int tls_fail(struct nbd_err *e, int r, const char *what)
 static int file_readable(const char *path, const char *what,
 			 struct nbd_err *e)
 {
+	struct stat st;
+
 	if (access(path, R_OK) < 0)
 		return err_errno(e, errno, "cannot read %s '%s'", what, path);
+	/* GnuTLS would only say "Error while reading file." */
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		return err_set(e, "%s '%s' is a directory, not a file",
+			       what, path);
 	return 0;
 }
 

@@ -113,7 +113,7 @@ bad 1 "cannot read CA certificate file '$NONE': $NOENT" --check 127.0.0.1 "$CLOS
 bad 1 "cannot read client certificate '$NONE': $NOENT" --check 127.0.0.1 "$CLOSED" -A "$CA" -F "$NONE" -K "$KEY"
 bad 1 "cannot read client key '$NONE': $NOENT" --check 127.0.0.1 "$CLOSED" -A "$CA" -F "$CERT" -K "$NONE"
 bad 1 "cannot read PSK file '$NONE': $NOENT" --check 127.0.0.1 "$CLOSED" --psk-file "$NONE"
-bad 1 "cannot read PSK file '$T_TMP': Is a directory" --check 127.0.0.1 "$CLOSED" --psk-file "$T_TMP"
+bad 1 "PSK file '$T_TMP' is a directory, not a file" --check 127.0.0.1 "$CLOSED" --psk-file "$T_TMP"
 bad 1 "cannot read TLS certificate directory '$NONE': $NOENT" --check "nbds://127.0.0.1:$CLOSED/x?tls-certificates=$NONE"
 bad 1 "cannot read PSK file '$NONE': $NOENT" --check "nbds://127.0.0.1:$CLOSED/x?tls-psk-file=$NONE"
 # the same when attaching (credentials are loaded before connecting)

@@ -100,6 +100,12 @@ for S in nbdkit nbd-server qemu-nbd; do
 	expect_fail 1 "CA certificate file '$T_TMP/empty.pem' is empty (expected PEM certificates)" "$S: CA file empty"
 	nbdc --check localhost "$P" -N disk -A "$T_TMP/text.pem" "${CLIENT[@]}"
 	expect_fail 1 "no CA certificate found in '$T_TMP/text.pem' (expected PEM)" "$S: CA file not PEM"
+	nbdc --check localhost "$P" -N disk -A "$PKI/ca" "${CLIENT[@]}"
+	expect_fail 1 "CA certificate file '$PKI/ca' is a directory, not a file" "$S: CA file is a directory"
+	nbdc --check localhost "$P" -N disk -A "$CA" -F "$PKI/ca" -K "$PKI/ca/client-key.pem"
+	expect_fail 1 "client certificate '$PKI/ca' is a directory, not a file" "$S: client certificate is a directory"
+	nbdc --check localhost "$P" -N disk -A "$CA" -F "$PKI/ca/client-cert.pem" -K "$PKI/ca"
+	expect_fail 1 "client key '$PKI/ca' is a directory, not a file" "$S: client key is a directory"
 
 	nbdc --check localhost "$P" -N disk -A "$CA" -F "$PKI/mismatch/client-cert.pem" -K "$PKI/mismatch/client-key.pem"
 	expect_fail 1 "client key '$PKI/mismatch/client-key.pem' does not match client certificate '$PKI/mismatch/client-cert.pem' (pass the key the certificate was made for)" "$S: client key does not match the certificate"
