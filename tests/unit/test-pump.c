@@ -329,11 +329,15 @@ static void srv_loop(gnutls_session_t s, enum srv_mode mode,
 		if (n < 0)
 			return;
 		r->rx += (unsigned long long)n;
+		/* the request goes before the echo: the pump reads it before
+		 * the data that lets the kernel side send again, so the next
+		 * chunk carries the answer (after the echo, a late request
+		 * could miss the last chunk) */
+		if (echo_on)
+			srv_key_update(s, mode, r);
 		/* once the client is gone, keep counting what it sent */
 		if (echo_on && srv_send_all(s, buf, (size_t)n) < 0)
 			echo_on = false;
-		if (echo_on)
-			srv_key_update(s, mode, r);
 	}
 }
 
