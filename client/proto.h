@@ -71,7 +71,12 @@
 /* transmission phase (requests) */
 #define NBD_REQUEST_MAGIC	0x25609513u
 #define NBD_REQUEST_LEN		28
+#define NBD_CMD_READ		0
+#define NBD_CMD_WRITE		1
 #define NBD_CMD_DISC		2
+/* ... and simple replies: magic, error, handle */
+#define NBD_SIMPLE_REPLY_MAGIC	0x67446698u
+#define NBD_SIMPLE_REPLY_LEN	16
 
 #define NBD_INFO_EXPORT		0
 #define NBD_INFO_NAME		1

@@ -39,12 +39,10 @@
 #include "cli.h"
 #include "datapath.h"
 #include "nego.h"
+#include "optreply.h"
 #include "proto.h"
 #include "transmit.h"
 
-#define NBD_CMD_READ 0
-#define NBD_CMD_WRITE 1
-#define NBD_REPLY_MAGIC 0x67446698u
 #define MAX_QD 256
 #define MAX_SIZE (4u << 20)
 #define RX_CAP (2u << 20)
@@ -84,23 +82,6 @@ static long long now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-static void put_be(unsigned char *p, uint64_t v, int n)
-{
-	while (n--) {
-		p[n] = (unsigned char)v;
-		v >>= 8;
-	}
-}
-
-static uint64_t get_be(const unsigned char *p, int n)
-{
-	uint64_t v = 0;
-
-	while (n--)
-		v = v << 8 | *p++;
-	return v;
 }
 
 static int write_all(int fd, struct iovec *iov, int n)
@@ -159,7 +140,7 @@ static int tls_write_all(gnutls_session_t tls, const struct iovec *iov, int n)
 
 static int send_request(struct gen *g, const struct cell *c)
 {
-	unsigned char h[NBD_REQUEST_LEN];
+	uint8_t h[NBD_REQUEST_LEN];
 	struct iovec iov[2] = { { h, sizeof(h) }, { g->payload, c->size } };
 	unsigned int k;
 
@@ -167,12 +148,12 @@ static int send_request(struct gen *g, const struct cell *c)
 		;
 	if (g->next_off + c->size > g->export_size)
 		g->next_off = 0;
-	put_be(h, NBD_REQUEST_MAGIC, 4);
-	put_be(h + 4, 0, 2);
-	put_be(h + 6, (uint64_t)c->op, 2);
-	put_be(h + 8, k, 8);
-	put_be(h + 16, g->next_off, 8);
-	put_be(h + 24, c->size, 4);
+	put_be32(h, NBD_REQUEST_MAGIC);
+	put_be16(h + 4, 0);	/* flags */
+	put_be16(h + 6, (uint16_t)c->op);
+	put_be64(h + 8, k);
+	put_be64(h + 16, g->next_off);
+	put_be32(h + 24, c->size);
 	g->next_off += c->size;
 	g->slot[k] = (struct slot){ true, c->size, c->op, now_ns() };
 	g->inflight++;
@@ -219,25 +200,25 @@ static int rx_more(struct gen *g)
 
 static int read_reply(struct gen *g)
 {
-	const unsigned char *h;
+	const uint8_t *h;
 	uint64_t handle;
 	uint32_t left;
 	struct slot *s;
 	size_t take;
 
-	while (g->rx_end - g->rx_start < 16)
+	while (g->rx_end - g->rx_start < NBD_SIMPLE_REPLY_LEN)
 		if (rx_more(g) < 0)
 			return -1;
-	h = (const unsigned char *)g->rx + g->rx_start;
-	handle = get_be(h + 8, 8);
-	if (get_be(h, 4) != NBD_REPLY_MAGIC || get_be(h + 4, 4) ||
+	h = (const uint8_t *)g->rx + g->rx_start;
+	handle = be64_at(h + 8);
+	if (be32_at(h) != NBD_SIMPLE_REPLY_MAGIC || be32_at(h + 4) ||
 	    handle >= MAX_QD || !g->slot[handle].busy) {
-		fprintf(stderr, "proxybench: bad reply (magic %08" PRIx64
-			", error %" PRIu64 ", handle %" PRIu64 ")\n",
-			get_be(h, 4), get_be(h + 4, 4), handle);
+		fprintf(stderr, "proxybench: bad reply (magic %08" PRIx32
+			", error %" PRIu32 ", handle %" PRIu64 ")\n",
+			be32_at(h), be32_at(h + 4), handle);
 		return -1;
 	}
-	g->rx_start += 16;
+	g->rx_start += NBD_SIMPLE_REPLY_LEN;
 	s = &g->slot[handle];
 	for (left = s->op == NBD_CMD_READ ? s->len : 0; left; left -= take) {
 		if (g->rx_start == g->rx_end && rx_more(g) < 0)
@@ -336,16 +317,16 @@ static int parse_size(const char *s, uint32_t *out)
 /* "write:8:1m,read:1:4k"; returns how many cells, -1 on a bad list. */
 static int parse_cells(char *list, struct cell *cells, int max)
 {
-	char *save = NULL, *tok, *op, *qd, *size;
+	char *save = NULL, *fields, *tok, *op, *qd, *size;
 	int n = 0;
 
 	if (!strcmp(list, "none"))
 		return 0;
 	for (tok = strtok_r(list, ",", &save); tok;
 	     tok = strtok_r(NULL, ",", &save)) {
-		op = strtok(tok, ":");
-		qd = strtok(NULL, ":");
-		size = strtok(NULL, ":");
+		op = strtok_r(tok, ":", &fields);
+		qd = strtok_r(NULL, ":", &fields);
+		size = strtok_r(NULL, ":", &fields);
 		if (n == max || !op || !qd || !size)
 			return -1;
 		if (!strcmp(op, "read"))
@@ -414,28 +395,41 @@ static double since_exec_ms(void)
 	return ((double)ts.tv_sec + (double)ts.tv_nsec / 1e9 - atof(t0)) * 1e3;
 }
 
+/* The "ready" line: the path, how long negotiating and opening it took. */
+static void print_ready(const char *path, const char *tls, long long t_main,
+			long long t_nego)
+{
+	long long t_ready = now_ns();
+
+	printf("ready path=\"%s\" tls=\"%s\" negotiate_ms=%.2f datapath_ms=%.2f main_to_ready_ms=%.2f exec_to_ready_ms=%.2f\n",
+	       path, tls, (double)(t_nego - t_main) / 1e6,
+	       (double)(t_ready - t_nego) / 1e6,
+	       (double)(t_ready - t_main) / 1e6, since_exec_ms());
+	fflush(stdout);
+}
+
 /* -D: the negotiated session itself is the generator's, blocking. */
 static int keep_session(struct gen *g, struct nbd_session *s,
 			long long t_nego, long long t_main)
 {
-	int fl = fcntl(s->conn.fd, F_GETFL);
+	char desc[64];
+	int fl;
 
+	if (!s->conn.tls) {
+		fprintf(stderr, "proxybench: -D needs TLS\n");
+		return -1;
+	}
+	fl = fcntl(s->conn.fd, F_GETFL);
 	if (fl < 0 || fcntl(s->conn.fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
 		perror("proxybench: fcntl");
 		return -1;
 	}
 	g->fd = s->conn.fd;
 	g->tls = s->conn.tls;
-	if (!g->tls) {
-		fprintf(stderr, "proxybench: -D needs TLS\n");
-		return -1;
-	}
-	printf("ready path=\"TLS in process\" tls=\"%s, %s\" negotiate_ms=%.2f datapath_ms=0 main_to_ready_ms=%.2f exec_to_ready_ms=%.2f\n",
-	       gnutls_protocol_get_name(gnutls_protocol_get_version(g->tls)),
-	       gnutls_cipher_get_name(gnutls_cipher_get(g->tls)),
-	       (double)(t_nego - t_main) / 1e6,
-	       (double)(now_ns() - t_main) / 1e6, since_exec_ms());
-	fflush(stdout);
+	snprintf(desc, sizeof(desc), "%s, %s",
+		 gnutls_protocol_get_name(gnutls_protocol_get_version(g->tls)),
+		 gnutls_cipher_get_name(gnutls_cipher_get(g->tls)));
+	print_ready("TLS in process", desc, t_main, t_nego);
 	return 0;
 }
 
@@ -461,18 +455,17 @@ static int connect_path(struct gen *g, struct nbd_config *cfg,
 	t_nego = now_ns();
 	g->export_size = s.export.size;
 	if (direct) {
+		if (keep_session(g, &s, t_nego, t_main) < 0) {
+			nego_close(&s);
+			return -1;	/* said */
+		}
 		*direct = s;	/* the caller closes it */
-		return keep_session(g, direct, t_nego, t_main);
+		return 0;
 	}
 	if (datapath_open(&s.conn, &o, dp, &e) < 0)
 		goto out;
 	g->fd = dp->kernel_fd;
-	printf("ready path=\"%s\" tls=\"%s\" negotiate_ms=%.2f datapath_ms=%.2f main_to_ready_ms=%.2f exec_to_ready_ms=%.2f\n",
-	       datapath_kind_name(dp->kind), dp->tls_desc,
-	       (double)(t_nego - t_main) / 1e6,
-	       (double)(now_ns() - t_nego) / 1e6,
-	       (double)(now_ns() - t_main) / 1e6, since_exec_ms());
-	fflush(stdout);
+	print_ready(datapath_kind_name(dp->kind), dp->tls_desc, t_main, t_nego);
 	r = 0;
 out:
 	if (r < 0)
@@ -574,8 +567,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "proxybench: %s\n", e.msg);
 		goto out;
 	}
-	/* the generator's buffers only after the fork: the proxy (which
-	 * locks all it maps) must not carry copies of them */
+	/* the generator's buffers only after the fork: the proxy (which,
+	 * with -swap, locks all it maps) must not carry copies of them */
 	if (connect_path(&g, &cfg, &dp, in_process ? &direct : NULL,
 			 t_main) < 0)
 		goto out;

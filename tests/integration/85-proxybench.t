@@ -53,6 +53,10 @@ is "$RC" 0 "plaintext: exit 0"
 like "$OUT" '^ready path="plaintext" tls="" ' "plaintext: the socket itself"
 cells plaintext
 
+run -D -T 0.1 -c read:1:4k -- "nbd://localhost:$P/"
+is "$RC" 1 "in process without TLS: exit 1"
+is "$ERR" "proxybench: -D needs TLS" "in process without TLS: one line"
+
 run -T 0.1 -C AES-256-GCM
 is "$RC" 0 "cipher: exit 0"
 like "$OUT" '^cipher name=AES-256-GCM record=16384 gbps=[0-9.]+$' "cipher: GnuTLS's speed"
