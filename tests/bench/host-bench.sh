@@ -143,4 +143,4 @@ timeout 60 gnutls-cli --benchmark-ciphers 2>/dev/null | awk '$1 == "AES-128-GCM"
 echo "host: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), $(nproc) CPUs, $(uname -r); nbdkit $(nbdkit --version | cut -d' ' -f2) null ${GIB}G + noextents on loopback; $(nbdcopy --version | head -1)"
 echo "$ROUNDS rounds of ${SECS}s a cell, medians; proxy and plain are proxybench (tests/bench/proxybench.c)"
 echo
-awk -f "$here/host-table.awk" "$raw"
+awk -f "$here/stats.awk" -f "$here/host-table.awk" "$raw"

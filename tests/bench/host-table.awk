@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # host-table.awk: host-bench.sh's raw lines -> the table (medians over the
-# rounds; round 0, the warm-up, is left out).  Portable awk (mawk).
+# rounds; round 0, the warm-up, is left out).  Portable awk (mawk); needs
+# stats.awk (awk -f stats.awk -f host-table.awk).
 
 function kv(s,    i, n, a, p) {
 	delete F
@@ -13,21 +14,12 @@ function kv(s,    i, n, a, p) {
 }
 
 function add(key, v) {
-	N[key]++
-	V[key, N[key]] = v
+	V[key] = push(V[key], v)
 }
 
-function median(key,    n, i, j, t, a) {
-	n = N[key]
-	if (!n)
-		return ""
-	for (i = 1; i <= n; i++)
-		a[i] = V[key, i] + 0
-	for (i = 2; i <= n; i++)
-		for (j = i; j > 1 && a[j - 1] > a[j]; j--) {
-			t = a[j]; a[j] = a[j - 1]; a[j - 1] = t
-		}
-	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+# the median of one series, by its key ("" when there is none)
+function med(key) {
+	return median(V[key])
 }
 
 function fmt(v, f) {
@@ -103,15 +95,15 @@ END {
 	for (i = 1; i <= NC; i++) {
 		c = ORDER[i]
 		split(c, k, SUBSEP)
-		p = median("proxy" SUBSEP c SUBSEP "mbps")
-		q = median("plain" SUBSEP c SUBSEP "mbps")
-		nt = median("nbdcopy-tls" SUBSEP c SUBSEP "mbps")
-		np = median("nbdcopy-plain" SUBSEP c SUBSEP "mbps")
+		p = med("proxy" SUBSEP c SUBSEP "mbps")
+		q = med("plain" SUBSEP c SUBSEP "mbps")
+		nt = med("nbdcopy-tls" SUBSEP c SUBSEP "mbps")
+		np = med("nbdcopy-plain" SUBSEP c SUBSEP "mbps")
 		printf "%-5s %2s %4s | %8s %8s %8s %8s %8s | %7s %7s | %8s\n", k[1], k[2], human(k[3]),
-			fmt(p, "%.0f"), fmt(median("inproc" SUBSEP c SUBSEP "mbps"), "%.0f"),
+			fmt(p, "%.0f"), fmt(med("inproc" SUBSEP c SUBSEP "mbps"), "%.0f"),
 			fmt(q, "%.0f"), fmt(nt, "%.0f"), fmt(np, "%.0f"),
 			fmt(ratio(p, q), "%.2fx"), fmt(ratio(p, nt), "%.2fx"),
-			fmt(median("proxycpu" SUBSEP c), "%.2f")
+			fmt(med("proxycpu" SUBSEP c), "%.2f")
 	}
 	if (HAVE_BASE) {
 		print ""
@@ -121,11 +113,11 @@ END {
 		for (i = 1; i <= NC; i++) {
 			c = ORDER[i]
 			split(c, k, SUBSEP)
-			p = median("proxy" SUBSEP c SUBSEP "mbps")
-			b = median("base" SUBSEP c SUBSEP "mbps")
+			p = med("proxy" SUBSEP c SUBSEP "mbps")
+			b = med("base" SUBSEP c SUBSEP "mbps")
 			printf "%-5s %2s %4s | %8s %8s %7s | %8s %8s\n", k[1], k[2], human(k[3]),
 				fmt(p, "%.0f"), fmt(b, "%.0f"), fmt(ratio(p, b), "%.2fx"),
-				fmt(median("proxycpu" SUBSEP c), "%.2f"), fmt(median("basecpu" SUBSEP c), "%.2f")
+				fmt(med("proxycpu" SUBSEP c), "%.2f"), fmt(med("basecpu" SUBSEP c), "%.2f")
 		}
 	}
 	print ""
@@ -135,10 +127,10 @@ END {
 		split(c, k, SUBSEP)
 		if (k[3] != 4096)
 			continue
-		p = median("proxy" SUBSEP c SUBSEP "iops")
-		q = median("plain" SUBSEP c SUBSEP "iops")
+		p = med("proxy" SUBSEP c SUBSEP "iops")
+		q = med("plain" SUBSEP c SUBSEP "iops")
 		printf "  %-5s QD%-2s %7s / %7s / %7s  %s\n", k[1], k[2], fmt(p, "%.0f"),
-			fmt(median("inproc" SUBSEP c SUBSEP "iops"), "%.0f"), fmt(q, "%.0f"), fmt(ratio(p, q), "%.2fx")
+			fmt(med("inproc" SUBSEP c SUBSEP "iops"), "%.0f"), fmt(q, "%.0f"), fmt(ratio(p, q), "%.2fx")
 	}
 	print "QD1 4 KiB latency, p50 / p99 in microseconds (proxy | TLS in process | plain | p50 proxy/plain, in process/plain):"
 	for (i = 1; i <= NC; i++) {
@@ -146,44 +138,44 @@ END {
 		split(c, k, SUBSEP)
 		if (k[3] != 4096 || k[2] != 1)
 			continue
-		p = median("proxy" SUBSEP c SUBSEP "p50")
-		q = median("plain" SUBSEP c SUBSEP "p50")
+		p = med("proxy" SUBSEP c SUBSEP "p50")
+		q = med("plain" SUBSEP c SUBSEP "p50")
 		LAT[k[1]] = ratio(p, q)
-		d = median("inproc" SUBSEP c SUBSEP "p50")
+		d = med("inproc" SUBSEP c SUBSEP "p50")
 		printf "  %-5s %6s / %6s | %6s / %6s | %6s / %6s | %s, %s\n", k[1], fmt(p, "%.1f"),
-			fmt(median("proxy" SUBSEP c SUBSEP "p99"), "%.1f"), fmt(d, "%.1f"),
-			fmt(median("inproc" SUBSEP c SUBSEP "p99"), "%.1f"), fmt(q, "%.1f"),
-			fmt(median("plain" SUBSEP c SUBSEP "p99"), "%.1f"), fmt(LAT[k[1]], "%.2fx"),
+			fmt(med("proxy" SUBSEP c SUBSEP "p99"), "%.1f"), fmt(d, "%.1f"),
+			fmt(med("inproc" SUBSEP c SUBSEP "p99"), "%.1f"), fmt(q, "%.1f"),
+			fmt(med("plain" SUBSEP c SUBSEP "p99"), "%.1f"), fmt(LAT[k[1]], "%.2fx"),
 			fmt(ratio(d, q), "%.2fx")
 	}
 	print ""
 	printf "ceiling: GnuTLS %s encrypting 16 KiB records on one core: %s GB/s (gnutls-cli --benchmark-ciphers AES-128-GCM: %s GB/s)\n",
 		ceil_name, fmt(ceil, "%.2f"), fmt(cli_gbps, "%.2f")
 	printf "cost: proxy peak RSS (VmHWM) %s MiB (with -swap, every page locked up front: %s MiB); locked address space (VmLck) %s MiB\n",
-		fmt(median("proxyhwm") / 1024, "%.1f"), fmt(median("swaphwm") / 1024, "%.1f"),
-		fmt(median("proxylck") / 1024, "%.1f")
+		fmt(med("proxyhwm") / 1024, "%.1f"), fmt(med("swaphwm") / 1024, "%.1f"),
+		fmt(med("proxylck") / 1024, "%.1f")
 	printf "      exec to ready with TLS (exec, connect, negotiate, handshake, fork the proxy): %s ms (of which negotiation %s, data path %s); %s ms exec to exit\n",
-		fmt(median("ready"), "%.1f"), fmt(median("negotiate"), "%.1f"),
-		fmt(median("datapath"), "%.1f"), fmt(median("wall"), "%.1f")
+		fmt(med("ready"), "%.1f"), fmt(med("negotiate"), "%.1f"),
+		fmt(med("datapath"), "%.1f"), fmt(med("wall"), "%.1f")
 	print ""
 	print "targets:"
 	m8 = "1048576"
 	for (op = 0; op < 2; op++) {
 		o = op ? "write" : "read"
 		c = o SUBSEP 8 SUBSEP m8
-		printf "  proxy / nbdcopy TLS, 1M QD8 %-5s %s\n", o, verdict(ratio(median("proxy" SUBSEP c SUBSEP "mbps"), median("nbdcopy-tls" SUBSEP c SUBSEP "mbps")), ">=", 1.0)
+		printf "  proxy / nbdcopy TLS, 1M QD8 %-5s %s\n", o, verdict(ratio(med("proxy" SUBSEP c SUBSEP "mbps"), med("nbdcopy-tls" SUBSEP c SUBSEP "mbps")), ">=", 1.0)
 	}
 	for (op = 0; op < 2; op++) {
 		o = op ? "write" : "read"
 		c = o SUBSEP 8 SUBSEP m8
-		printf "  proxy / plaintext, 1M QD8 %-5s   %s\n", o, verdict(ratio(median("proxy" SUBSEP c SUBSEP "mbps"), median("plain" SUBSEP c SUBSEP "mbps")), ">=", 0.6)
+		printf "  proxy / plaintext, 1M QD8 %-5s   %s\n", o, verdict(ratio(med("proxy" SUBSEP c SUBSEP "mbps"), med("plain" SUBSEP c SUBSEP "mbps")), ">=", 0.6)
 	}
 	for (op = 0; op < 2; op++) {
 		o = op ? "write" : "read"
 		printf "  QD1 4K p50 latency, %-5s         %s\n", o, verdict(LAT[o], "<=", 1.3)
 	}
-	h = median("proxyhwm")
+	h = med("proxyhwm")
 	printf "  proxy RSS %s MiB (target <= 8): %s\n", fmt(h / 1024, "%.1f"), h == "" ? "not measured" : (h <= 8192 ? "MET" : "NOT MET")
-	w = median("ready")
+	w = med("ready")
 	printf "  exec to ready %s ms (target <= 50): %s\n", fmt(w, "%.1f"), w == "" ? "not measured" : (w <= 50 ? "MET" : "NOT MET")
 }

@@ -4,32 +4,18 @@
 # (ticks of 1/hz s; round 0 is the warm-up and is left out).  busy is the
 # whole guest (exact), rest = busy - proc - nbdkit: the reader/writer (dd,
 # randread), the kernel's nbd and TCP work and, with kTLS, the client's
-# crypto; user and sys come from /proc/stat, which loses ticks under TCG.  Variables:
-# hz, target (the kTLS/proxy ratio to report against).
+# crypto; user and sys come from /proc/stat, which loses ticks under TCG.
+# Lines "ATTACH cfg secs" are the timed attaches.  Variables: hz, target
+# (the kTLS/proxy ratio to report against), reftarget (ours over the
+# reference).  Needs stats.awk (awk -f stats.awk -f table.awk).
 
-function median(s,    a, n, i, j, t) {
-	n = split(s, a, " ")
-	if (n == 0)
-		return ""
-	for (i = 2; i <= n; i++) {
-		t = a[i] + 0
-		for (j = i - 1; j >= 1 && a[j] + 0 > t; j--)
-			a[j + 1] = a[j]
-		a[j + 1] = t
-	}
-	return n % 2 ? a[(n + 1) / 2] + 0 : (a[n / 2] + a[n / 2 + 1]) / 2
-}
-function minmax(s,    a, n, i, lo, hi) {
-	n = split(s, a, " ")
-	lo = hi = a[1] + 0
-	for (i = 2; i <= n; i++) {
-		if (a[i] + 0 < lo) lo = a[i] + 0
-		if (a[i] + 0 > hi) hi = a[i] + 0
-	}
-	return sprintf(n > 1 ? "%.2f-%.2f" : "%.2f", lo, hi)
-}
-function add(k, v) { vals[k] = (k in vals) ? vals[k] " " v : v }
+function add(k, v) { vals[k] = push(vals[k], v) }
 function ratio(a, b) { return (b > 0 && a != "") ? sprintf("%.2fx", a / b) : "-" }
+
+$1 == "ATTACH" {
+	attach[$2] = push(attach[$2], $3)
+	next
+}
 
 $3 > 0 && $4 > 0 && $5 > 0 {
 	k = $1 SUBSEP $2
@@ -145,4 +131,14 @@ END {
 		printf "target ours over TLS >= %sx the reference, %-6s: %s %.2fx (ratio of medians) %s, %.2fx (paired) %s\n",
 			reftarget, ops[i], best, x, (x >= reftarget ? "MET" : "NOT MET"), y, (y >= reftarget ? "MET" : "NOT MET")
 	}
+	if (!(("ktls" in attach) || ("proxy" in attach) || ("ref" in attach) || ("plain" in attach)))
+		exit
+	print ""
+	print "exec to a ready device (connect, negotiate, TLS, attach; medians of 3, /proc/uptime's 10 ms steps; TCG, so compare, do not read as real times):"
+	for (c = 1; c <= 4; c++) {
+		am[cfgs[c]] = median(attach[cfgs[c]])
+		printf "  %-6s %s s\n", cfgs[c], am[cfgs[c]] == "" ? "-" : sprintf("%.2f", am[cfgs[c]])
+	}
+	if (am["ref"] > 0 && am["proxy"] > 0 && am["ktls"] > 0)
+		printf "  ref/proxy %.2fx, ref/ktls %.2fx (above 1: ours is ready sooner)\n", am["ref"] / am["proxy"], am["ref"] / am["ktls"]
 }

@@ -56,23 +56,7 @@ grep -E '^# (guest:|GnuTLS:|.*(AES CTR|gcm_enc))' "$LOG" | sed 's/^# /  /'
 echo "our GnuTLS priority: $PRIO; $MIB MiB per sequential round, ${RAND_S}s of 4 KiB random reads (QD1); 1 warm-up + $ROUNDS rounds, alternating ktls proxy ref plain"
 echo "VM wall time $(vm_secs "$wall")s"
 echo
-sed -n 's/^# BENCH //p' "$LOG" | awk -v target="$TARGET" -v reftarget="${BENCH_REF_TARGET:-1.3}" -v hz=100 -f "$here/table.awk"
-echo
-echo "exec to a ready device (connect, negotiate, TLS, attach; medians of 3, /proc/uptime's 10 ms steps; TCG, so compare, do not read as real times):"
-sed -n 's/^# ATTACH //p' "$LOG" | awk '
-	{ v[$1] = v[$1] " " $2 }
-	END {
-		split("ktls proxy ref plain", c, " ")
-		for (i = 1; i <= 4; i++) {
-			n = split(v[c[i]], a, " ")
-			for (x = 2; x <= n; x++)	# insertion sort
-				for (y = x; y > 1 && a[y - 1] + 0 > a[y] + 0; y--) {
-					t = a[y]; a[y] = a[y - 1]; a[y - 1] = t
-				}
-			m[c[i]] = n ? (n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2) : ""
-			printf "  %-6s %s s\n", c[i], m[c[i]] == "" ? "-" : sprintf("%.2f", m[c[i]])
-		}
-		if (m["ref"] > 0 && m["proxy"] > 0 && m["ktls"] > 0)
-			printf "  ref/proxy %.2fx, ref/ktls %.2fx (above 1: ours is ready sooner)\n", m["ref"] / m["proxy"], m["ref"] / m["ktls"]
-	}'
+sed -n 's/^# BENCH //p; s/^# \(ATTACH .*\)/\1/p' "$LOG" |
+	awk -v target="$TARGET" -v reftarget="${BENCH_REF_TARGET:-1.3}" -v hz=100 \
+		-f "$here/stats.awk" -f "$here/table.awk"
 exit $rc
