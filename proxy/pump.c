@@ -361,6 +361,13 @@ static void net_send_failed(struct pump *p)
 	net_failed(p, GNUTLS_E_PUSH_ERROR, "write to");
 }
 
+/* What GnuTLS made, to the socket, unless it is known to be full. */
+static void net_send(struct pump *p)
+{
+	if (!p->net_done && !p->net_wblk && net_flush(p) < 0)
+		net_send_failed(p);
+}
+
 /* Records go into our buffer, and out in one send() when it is full or
  * the burst is over (net_send). */
 static void tls_send(struct pump *p)
@@ -372,8 +379,7 @@ static void tls_send(struct pump *p)
 		if (NET_OUT_SIZE - p->io.out_len < TLS_WIRE_MAX) {
 			if (p->net_wblk)
 				break;
-			if (net_flush(p) < 0)
-				net_send_failed(p);
+			net_send(p);
 			continue;
 		}
 		len = p->send_len;
@@ -401,12 +407,6 @@ static void tls_send(struct pump *p)
 		net_failed(p, r ? (int)r : GNUTLS_E_INTERNAL_ERROR,
 			   "write to");
 	}
-}
-
-static void net_send(struct pump *p)
-{
-	if (!p->net_done && !p->net_wblk && net_flush(p) < 0)
-		net_send_failed(p);
 }
 
 static void tls_recv(struct pump *p)
@@ -527,7 +527,8 @@ static void say_bye(struct pump *p)
 	net_drain(p);
 }
 
-/* The kernel closed and everything reached GnuTLS: say goodbye. */
+/* The kernel closed and everything reached the server's socket: say
+ * goodbye. */
 static int finish_to_server(struct pump *p)
 {
 	say_bye(p);
