@@ -513,11 +513,6 @@ static void test_echo(const gnutls_datum_t *key)
 	alarm(0);
 }
 
-/*
- * The server asks for a KeyUpdate every 192 KiB: GnuTLS answers from inside
- * the pump's record_recv (sent with the next record, into the pump's send
- * buffer), and each answer must reach the server while data flows.
- */
 /* One chunk out, its echo back, then the next: GnuTLS sends the KeyUpdate
  * it owes with the next record, so each one asked has a record after it. */
 static bool echo_lockstep(int fd, size_t total)
@@ -535,6 +530,11 @@ static bool echo_lockstep(int fd, size_t total)
 	return true;
 }
 
+/*
+ * The server asks for a KeyUpdate every 192 KiB: GnuTLS answers from inside
+ * the pump's record_recv (sent with the next record, into the pump's send
+ * buffer), and each answer must reach the server while data flows.
+ */
 static void test_key_update(const gnutls_datum_t *key)
 {
 	struct pump_report pr;
@@ -720,7 +720,6 @@ static bool can_lower_oom_adj(void)
 	return pid > 0 && wait_status(pid) == 0;
 }
 
-/* A TLS session through datapath_open; kill_server: abrupt end. */
 /* How the proxy's mappings are locked: VMAs with "lo" (locked) and, of
  * those, with "lf" (only once faulted in, MCL_ONFAULT). */
 static void lock_flags(pid_t pid, int *lo, int *lf)
@@ -734,11 +733,10 @@ static void lock_flags(pid_t pid, int *lo, int *lf)
 	if (!fp)
 		return;
 	while (fgets(line, sizeof(line), fp)) {
-		if (strncmp(line, "VmFlags:", 8))
+		if (strncmp(line, "VmFlags:", 8) || !strstr(line, " lo "))
 			continue;
-		if (strstr(line, " lo "))
-			(*lo)++;
-		if (strstr(line, " lo ") && strstr(line, " lf "))
+		(*lo)++;
+		if (strstr(line, " lf "))
 			(*lf)++;
 	}
 	fclose(fp);
@@ -758,7 +756,8 @@ static bool can_lock_all(void)
 		rl.rlim_cur == RLIM_INFINITY);
 }
 
-/* The killed case also runs with -s (swap): every page locked up front. */
+/* A TLS session through datapath_open; kill_server: abrupt end, and -s
+ * (swap): every page locked up front. */
 static void test_datapath_proxy(const gnutls_datum_t *key, bool kill_server)
 {
 	struct datapath_opts o = { .nofork_log_stderr = true, .ident = "test0",
