@@ -54,11 +54,25 @@ check "nbdkit (memory, --tls=on) starts" \
 wait_listen 10809 30 || bail "nbdkit does not listen"
 NBDKIT=$(cat /run/nbdkit.pid)
 
-check "ktls: attach /dev/nbd0" nbdc --ktls=on -y "$PRIO" -A $CA localhost 10809 /dev/nbd0 -N ''
-check "proxy: attach /dev/nbd1" nbdc --ktls=off -y "$PRIO" -A $CA localhost 10809 /dev/nbd1 -N ''
-check "ref: attach /dev/nbd2 (TLS)" $REF localhost 10809 /dev/nbd2 -N "" -enable-tls \
-	-cacertfile $CA -tlshostname localhost -certfile /pki/client-cert.pem -keyfile /pki/client-key.pem
-check "plain: attach /dev/nbd3" nbdc localhost 10809 /dev/nbd3 -N ''
+# attach CFG / detach CFG: the device of each configuration, on the one
+# server
+dev_of() { case $1 in ktls) echo /dev/nbd0 ;; proxy) echo /dev/nbd1 ;; ref) echo /dev/nbd2 ;; plain) echo /dev/nbd3 ;; esac; }
+attach() {
+	case $1 in
+	ktls) nbdc --ktls=on -y "$PRIO" -A $CA localhost 10809 /dev/nbd0 -N '' ;;
+	proxy) nbdc --ktls=off -y "$PRIO" -A $CA localhost 10809 /dev/nbd1 -N '' ;;
+	ref) $REF localhost 10809 /dev/nbd2 -N "" -enable-tls -cacertfile $CA \
+		-tlshostname localhost -certfile /pki/client-cert.pem -keyfile /pki/client-key.pem ;;
+	plain) nbdc localhost 10809 /dev/nbd3 -N '' ;;
+	esac
+}
+detach() {
+	if [ "$1" = ref ]; then $REF -d "$(dev_of ref)"; else nbdc -d "$(dev_of "$1")"; fi
+}
+check "ktls: attach /dev/nbd0" attach ktls
+check "proxy: attach /dev/nbd1" attach proxy
+check "ref: attach /dev/nbd2 (TLS)" attach ref
+check "plain: attach /dev/nbd3" attach plain
 for d in 0 1 3; do diag "$(nbdc -c /dev/nbd$d 2>&1)"; done
 pid_of() { grep -l "^$1\$" /proc/[0-9]*/comm 2>/dev/null | sed 's|/proc/||; s|/comm||'; }
 PROXY=$(pid_of nbd-proxy)
@@ -113,7 +127,6 @@ run() {
 		awk '{ print $7 - $1, $8 - $2, $9 - $3, $10 - $4, $11 - $5, $12 - $6 }')"
 }
 
-dev_of() { case $1 in ktls) echo /dev/nbd0 ;; proxy) echo /dev/nbd1 ;; ref) echo /dev/nbd2 ;; plain) echo /dev/nbd3 ;; esac; }
 pid_for() { case $1 in proxy) echo "$PROXY" ;; ref) echo "$REFPID" ;; *) echo "" ;; esac; }
 
 t_start=$(uptime_s)
@@ -138,26 +151,14 @@ for c in ktls proxy ref plain; do
 	check_eq "$c: $MIB MiB read back byte-exact" "$(devsha "$(dev_of $c)" "$MIB")" "$want"
 done
 diag "$(cat /proc/net/tls_stat)"
-for d in 0 1 3; do check "detach /dev/nbd$d" nbdc -d /dev/nbd$d; done
-check "detach /dev/nbd2 (ref)" $REF -d /dev/nbd2
+for c in ktls proxy plain; do check "detach $(dev_of $c)" detach $c; done
+check "detach /dev/nbd2 (ref)" detach ref
 
 # --- exec to a ready device ------------------------------------------------------------
 # The attach command from exec to its exit, when the device is usable:
 # connect, negotiate, TLS handshake, the proxy's fork (or the keys handed
 # to the kernel), the netlink attach.  Three times each, alternating; one
 # line per attach for the host: "# ATTACH cfg secs" (/proc/uptime: 10 ms).
-attach() {
-	case $1 in
-	ktls) nbdc --ktls=on -y "$PRIO" -A $CA localhost 10809 /dev/nbd0 -N '' ;;
-	proxy) nbdc --ktls=off -y "$PRIO" -A $CA localhost 10809 /dev/nbd1 -N '' ;;
-	ref) $REF localhost 10809 /dev/nbd2 -N "" -enable-tls -cacertfile $CA \
-		-tlshostname localhost -certfile /pki/client-cert.pem -keyfile /pki/client-key.pem ;;
-	plain) nbdc localhost 10809 /dev/nbd3 -N '' ;;
-	esac
-}
-detach() {
-	if [ "$1" = ref ]; then $REF -d "$(dev_of ref)"; else nbdc -d "$(dev_of "$1")"; fi
-}
 na=0
 for i in 1 2 3; do
 	for c in ktls proxy ref plain; do
