@@ -136,22 +136,6 @@ static void set_oom_adj(const struct nbd_log *l)
 		close(fd);
 }
 
-/*
- * With -s (swap, or the root file system: the boot scripts pass it), every
- * page the proxy maps is locked now, also code it may never run.  Without
- * it, each page is locked once the proxy touches it (MCL_ONFAULT, Linux
- * 4.4): the data path, once run, stays in memory, and the proxy does not
- * pull all of GnuTLS's dependencies (libunistring, p11-kit, and through
- * libkmod libcrypto) into RAM: 4.6 MiB resident under load instead of 16.5.
- */
-static int lock_memory(bool all_now)
-{
-	if (!all_now &&
-	    mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) == 0)
-		return 0;
-	return mlockall(MCL_CURRENT | MCL_FUTURE);
-}
-
 /* Everything the kernel's I/O depends on.  Only -s makes a failure fatal. */
 static int proxy_harden(const struct datapath_opts *o,
 			const struct nbd_log *l, struct nbd_err *e)
@@ -161,7 +145,7 @@ static int proxy_harden(const struct datapath_opts *o,
 	if (!o->nofork_log_stderr && chdir("/") < 0)
 		nbd_log(l, LOG_WARNING, "chdir /: %s", strerror(errno));
 	prctl(PR_SET_NAME, "nbd-proxy", 0, 0, 0);
-	if (lock_memory(o->swap) < 0) {
+	if (mlockall(MCL_CURRENT | MCL_FUTURE) < 0) {
 		if (o->swap)
 			return err_errno(e, errno, "cannot lock the TLS proxy in memory, which swap needs");
 		nbd_log(l, LOG_WARNING, "cannot lock the proxy in memory (under memory pressure the device may stall): %s",
