@@ -567,8 +567,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "proxybench: %s\n", e.msg);
 		goto out;
 	}
-	/* the generator's buffers only after the fork: the proxy (which,
-	 * with -swap, locks all it maps) must not carry copies of them */
+	/* the generator's buffers only after the fork: the proxy (which
+	 * locks all it maps) must not carry copies of them */
 	if (connect_path(&g, &cfg, &dp, in_process ? &direct : NULL,
 			 t_main) < 0)
 		goto out;
