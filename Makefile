@@ -14,7 +14,7 @@ CC        ?= cc
 CFLAGS    ?= -O2 -g
 WARN      := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral
 CPPFLAGS  += -D_GNU_SOURCE -DNBDC_VERSION='"$(VERSION)"' \
-	     -DSYSCONFDIR='"$(SYSCONFDIR)"' -Iclient -Iproxy -Ikernel
+	     -DSYSCONFDIR='"$(SYSCONFDIR)"' -Iclient -Iproxy -Inetlink
 ifeq ($(SANITIZE),1)
 CFLAGS    := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 	     -fno-sanitize-recover=undefined
@@ -26,7 +26,7 @@ endif
 ALL_CFLAGS := $(WARN) $(CFLAGS) $(PKG_CFLAGS)
 
 # Everything but main.c goes into one library that the unit tests link too.
-LIB_SRC   := $(filter-out client/main.c,$(wildcard client/*.c proxy/*.c kernel/*.c))
+LIB_SRC   := $(filter-out client/main.c,$(wildcard client/*.c proxy/*.c netlink/*.c))
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC  := $(wildcard tests/unit/test-*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -38,7 +38,7 @@ BIN       := $(BUILD)/nbd-client
 all: $(BIN) $(UNIT_BIN)
 	@[ "$(BUILD)" = build ] && ln -sf $(BIN) nbd-client || true
 
-$(BUILD)/%.o: %.c $(wildcard client/*.h proxy/*.h kernel/*.h tests/unit/*.h)
+$(BUILD)/%.o: %.c $(wildcard client/*.h proxy/*.h netlink/*.h tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
@@ -130,7 +130,7 @@ uninstall-core:
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/nbd-client
 
 format:
-	clang-format -i $(wildcard client/*.[ch] proxy/*.[ch] kernel/*.[ch] tests/unit/*.[ch])
+	clang-format -i $(wildcard client/*.[ch] proxy/*.[ch] netlink/*.[ch] tests/unit/*.[ch])
 
 clean:
 	rm -rf build build-asan build-fuzz nbd-client

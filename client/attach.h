@@ -2,7 +2,7 @@
 /*
  * Attaching a negotiated export to a kernel nbd device, and the device
  * commands (-d, -c, --list-devices).  The only part of client/ that talks
- * to the kernel (through kernel/).
+ * to the kernel (through netlink/).
  */
 #ifndef NBDC_ATTACH_H
 #define NBDC_ATTACH_H
@@ -12,27 +12,6 @@
 
 #include "config.h"
 #include "err.h"
-
-/* Default dead-connection timeout with -persist: how long I/O waits for a
- * reconnect before the kernel fails it. */
-#define NBD_PERSIST_DEAD_TIMEOUT 120
-/* Default request timeout with -persist: after it, the kernel re-sends a
- * request that was in flight on a connection that died. */
-#define NBD_PERSIST_REQ_TIMEOUT 30
-
-/* What the kernel is told, derived from the negotiation and the options. */
-struct attach_params {
-	uint64_t size;
-	uint32_t block_size;
-	uint16_t flags;
-};
-
-/* -b / NBD_INFO_BLOCK_SIZE / -B / -R applied to a negotiated export. */
-struct nbd_export;
-int attach_params(const struct nbd_config *cfg, const struct nbd_export *x,
-		  struct attach_params *p, struct nbd_err *e);
-/* "nbds://host:port/export" etc.: the backend identifier for sysfs. */
-char *attach_identifier(const struct nbd_config *cfg);
 
 /* attach_run failed and the reason was already printed (by the resident
  * process, which had the command's stderr then). */

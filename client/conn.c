@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "conn.h"
-#include "tls.h"
+#include "tls-refused.h"
 
 void conn_init(struct nbd_conn *c, int timeout_ms)
 {
@@ -317,8 +317,11 @@ int conn_connect(struct nbd_conn *c, const struct nbd_config *cfg,
 static int tls_io_error(struct nbd_conn *c, ssize_t r, const char *what,
 			struct nbd_err *e)
 {
-	if (tls_cert_refused(c, (int)r, e) < 0)
+	if (tls_cert_refused(c->tls, (int)r, c->tls_ready, c->tls_data,
+			     c->peer, e)) {
+		c->tls_refused = true;
 		return -1;
+	}
 	if (r == GNUTLS_E_PREMATURE_TERMINATION || r == GNUTLS_E_PULL_ERROR ||
 	    r == GNUTLS_E_PUSH_ERROR)
 		return err_set(e, "the server %s closed the TLS connection (did it reject our credentials?)",

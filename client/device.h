@@ -21,7 +21,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "attach.h"
+#include "params.h"
 #include "config.h"
 #include "datapath.h"
 #include "err.h"

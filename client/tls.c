@@ -12,6 +12,7 @@
 #include <gnutls/x509.h>
 
 #include "tls.h"
+#include "tls-refused.h"
 
 #define PSK_FILE_MAX (64 * 1024)
 
@@ -475,78 +476,16 @@ static void cert_reason(gnutls_session_t s, unsigned int st, const char *name,
 		snprintf(buf, len, "status 0x%x", st);
 }
 
-/* The issuer of our client certificate (the first one loaded), or "". */
-static void our_issuer(gnutls_session_t s, char *buf, size_t len)
-{
-	gnutls_certificate_credentials_t cred = NULL;
-	gnutls_x509_crt_t *crts = NULL;
-	unsigned int n = 0, i;
-	size_t sz = len;
-
-	buf[0] = 0;
-	if (gnutls_credentials_get(s, GNUTLS_CRD_CERTIFICATE,
-				   (void **)&cred) < 0 || !cred ||
-	    gnutls_certificate_get_x509_crt(cred, 0, &crts, &n) < 0)
-		return;
-	if (n && gnutls_x509_crt_get_issuer_dn(crts[0], buf, &sz) < 0)
-		buf[0] = 0;
-	for (i = 0; i < n; i++)
-		gnutls_x509_crt_deinit(crts[i]);
-	gnutls_free(crts);
-	if (!n)
-		buf[0] = 0;
-}
-
-/* The message says all: where it surfaced (sending or waiting for the
- * first option after the handshake) is left out of it. */
-static int __attribute__((format(printf, 3, 4)))
-refusal(struct nbd_conn *c, struct nbd_err *e, const char *fmt, ...)
-{
-	va_list ap;
-
-	c->tls_refused = true;
-	if (!e)
-		return -1;
-	va_start(ap, fmt);
-	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
-int tls_cert_refused(struct nbd_conn *c, int r, struct nbd_err *e)
-{
-	gnutls_session_t s = c->tls;
-	char alert[128] = "", issuer[256];
-
-	if (!s || !gnutls_certificate_client_get_request_status(s))
-		return 0;
-	if (r != GNUTLS_E_PREMATURE_TERMINATION && r != GNUTLS_E_PULL_ERROR &&
-	    r != GNUTLS_E_PUSH_ERROR && r != GNUTLS_E_FATAL_ALERT_RECEIVED &&
-	    (c->tls_ready || r != GNUTLS_E_UNEXPECTED_PACKET))
-		return 0;
-	if (c->tls_data)
-		return 0;
-	if (r == GNUTLS_E_FATAL_ALERT_RECEIVED)
-		snprintf(alert, sizeof(alert), " with alert '%s'",
-			 gnutls_alert_get_name(gnutls_alert_get(s)));
-	our_issuer(s, issuer, sizeof(issuer));
-	if (!issuer[0])
-		return refusal(c, e, "the server %s refused the TLS connection%s: it asked for a client certificate and none was given (pass -certfile FILE and -keyfile FILE)",
-			       c->peer, alert);
-	if (!gnutls_certificate_get_ours(s))
-		return refusal(c, e, "the server %s refused the TLS connection%s: it asked for a client certificate from a CA it trusts, and ours (issued by '%s') is not, so none was sent (pass a -certfile and -keyfile from the server's CA)",
-			       c->peer, alert, issuer);
-	return refusal(c, e, "the server %s refused the TLS connection%s: it did not accept our client certificate, issued by '%s' (check that -certfile is from the server's CA and valid now)",
-		       c->peer, alert, issuer);
-}
-
 static int handshake_error(struct nbd_conn *c, int r, const char *name,
 			   struct nbd_err *e)
 {
 	char why[768];
 
-	if (tls_cert_refused(c, r, e) < 0)
+	if (tls_cert_refused(c->tls, r, c->tls_ready, c->tls_data, c->peer,
+			     e)) {
+		c->tls_refused = true;
 		return -1;
+	}
 	if (r == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR) {
 		cert_reason(c->tls, gnutls_session_get_verify_cert_status(c->tls),
 			    name, why, sizeof(why));

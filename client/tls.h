@@ -52,14 +52,6 @@ void tls_creds_free(struct tls_creds *cr);
 int tls_upgrade(struct nbd_conn *c, const struct tls_config *t,
 		const struct tls_creds *cr, const char *host,
 		struct nbd_err *e);
-/*
- * The session c->tls ended with GnuTLS error r (in the handshake or in the
- * first record after it).  When the server asked for a client certificate
- * and then hung up, explain what we can know (none given, ours is not from
- * a CA it accepts, or it refused ours), set c->tls_refused and return
- * -1; otherwise return 0 and leave e alone.
- */
-int tls_cert_refused(struct nbd_conn *c, int r, struct nbd_err *e);
 /* "TLS1.3, AES-256-GCM" style summary of an active session. */
 void tls_describe(gnutls_session_t s, char *buf, size_t len);
 const char *tls_version_name(gnutls_session_t s);

@@ -24,7 +24,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "attach.h"
+#include "params.h"
 #include "fuzz.h"
 #include "nego.h"
 #include "proto.h"

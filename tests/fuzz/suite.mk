@@ -37,7 +37,7 @@ fuzz-toolchain:
 		echo "fuzz: $(FUZZ_CC) cannot link -fsanitize=fuzzer (the libFuzzer runtime is missing): install libclang-rt-14-dev (sh .ci/deps)" >&2; \
 		exit 1; }
 
-$(FUZZ_BUILD)/%.o: %.c $(wildcard client/*.h proxy/*.h kernel/*.h)
+$(FUZZ_BUILD)/%.o: %.c $(wildcard client/*.h proxy/*.h netlink/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(CPPFLAGS) $(WARN) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link \
 		$(PKG_CFLAGS) -c -o $@ $<

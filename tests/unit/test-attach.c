@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "attach.h"
+#include "params.h"
 #include "optreply.h"
 #include "proto.h"
 #include "tap.h"
