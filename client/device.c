@@ -16,6 +16,7 @@
 #include "kernel.h"
 #include "nego.h"
 #include "proto.h"
+#include "reshape.h"
 #include "state.h"
 #include "transmit.h"
 
@@ -68,6 +69,7 @@ int device_init(struct nbd_device *d, const struct nbd_config *cfg,
 	d->index = -1;
 	d->stop_fd = -1;
 	d->state_fd = -1;
+	d->limit_fd = -1;
 	/* everything a resident process needs later is opened now: after
 	 * switch_root it may find no /dev, /sys or /proc at all */
 	d->null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -117,23 +119,41 @@ void device_warn(struct nbd_device *d, const char *fmt, ...)
 		memcpy(d->warnings[d->nwarnings++], msg, sizeof(msg));
 }
 
-/* The export a link found must be the one the device was attached with
- * (block sizes are 0 where NBD_INFO_BLOCK_SIZE did not come). */
-static int same_shape(const struct nbd_export *a, const struct nbd_export *b,
-		      struct nbd_err *e)
+/*
+ * The request size limit (the server's maximum payload, or the kernel's
+ * default): the sysfs file is opened once and kept, for reconnects after
+ * switch_root.  Restoring the default is best effort; a limit the server
+ * needs is not.
+ */
+static int limit_requests(struct nbd_device *d, uint32_t bytes,
+			  struct nbd_err *e)
 {
-	if (a->size != b->size)
-		return err_set(e, "the export's size changed from %llu to %llu bytes",
-			       (unsigned long long)a->size,
-			       (unsigned long long)b->size);
-	if (a->tflags != b->tflags)
-		return err_set(e, "the export's transmission flags changed from 0x%04x to 0x%04x",
-			       a->tflags, b->tflags);
-	if (a->min_block != b->min_block || a->pref_block != b->pref_block ||
-	    a->max_block != b->max_block)
-		return err_set(e, "the export's block sizes changed from %u/%u/%u to %u/%u/%u (minimum/preferred/maximum)",
-			       a->min_block, a->pref_block, a->max_block,
-			       b->min_block, b->pref_block, b->max_block);
+	if (d->limit_fd < 0)
+		d->limit_fd = nbd_sysfs_limit_open(d->index, &d->hw_kb, e);
+	if (d->limit_fd < 0 ||
+	    nbd_sysfs_limit_requests(d->limit_fd, d->index, d->hw_kb, bytes,
+				     e) < 0)
+		return bytes ? -1 : 0;
+	return 0;
+}
+
+/* A reconnect found this export: keep the device (logging what changed,
+ * applying a smaller request limit) or say why it must go. */
+static int reshape(struct nbd_device *d, const struct nbd_export *now,
+		   struct nbd_err *e)
+{
+	struct reshape r;
+	unsigned int i;
+
+	if (export_reshape(&d->first, &d->p, d->n, now, &r, e) < 0)
+		return -1;
+	for (i = 0; i < r.n; i++)
+		device_warn(d, "%s", r.notes[i]);
+	if (!r.max_request)
+		return 0;
+	if (d->attached && limit_requests(d, r.max_request, e) < 0)
+		return -1;
+	d->p.max_request = r.max_request;
 	return 0;
 }
 
@@ -208,7 +228,7 @@ static int link_open(struct nbd_device *d, unsigned int k, bool first,
 		d->first = s.export;
 		d->first.name = NULL;
 		d->first.description = NULL;
-	} else if (same_shape(&d->first, &s.export, e) < 0) {
+	} else if (reshape(d, &s.export, e) < 0) {
 		r = DEVICE_EXPORT_CHANGED;
 		goto out;
 	}
@@ -262,7 +282,8 @@ static int open_links(struct nbd_device *d, struct nbd_err *e)
 	unsigned int k, n;
 
 	d->n = 1;
-	if (link_open(d, 0, true, e) < 0)
+	if (link_open(d, 0, true, e) < 0 ||
+	    attach_params(d->cfg, &d->first, &d->p, e) < 0)
 		return -1;
 	n = wanted_links(d);
 	for (k = 1; k < n; k++) {
@@ -270,7 +291,7 @@ static int open_links(struct nbd_device *d, struct nbd_err *e)
 		if (link_open(d, k, false, e) < 0)
 			return err_prefix(e, "connection %u", k + 1);
 	}
-	return attach_params(d->cfg, &d->first, &d->p, e);
+	return 0;
 }
 
 /* Netlink unless -nonetlink; fall back to ioctl when the family is absent
@@ -316,6 +337,9 @@ static void fill_attach(const struct nbd_device *d, int *fds,
 	k->fds = fds;
 	k->nfds = d->n;
 	k->identifier = d->ident;
+	/* a udev probe holds a device for a moment after every change */
+	k->busy_wait_ms = cfg->timeout ? cfg->timeout * 1000u
+				       : NBD_DEFAULT_TIMEOUT_MS;
 }
 
 static int kernel_connect(struct nbd_device *d, struct nbd_err *e)
@@ -357,7 +381,13 @@ int device_attach(struct nbd_device *d, struct nbd_err *e)
 {
 	unsigned int k;
 
+	struct nbd_err ignored;
+
+	/* the request limit before the first request where the device is
+	 * known; else (the kernel picks it) right after CONNECT */
 	if (open_links(d, e) < 0 || open_kernel(d, e) < 0 ||
+	    (d->nl && d->index >= 0 &&
+	     limit_requests(d, d->p.max_request, e) < 0) ||
 	    kernel_connect(d, e) < 0) {
 		close_ready_links(d);
 		return -1;
@@ -366,6 +396,11 @@ int device_attach(struct nbd_device *d, struct nbd_err *e)
 		handed_over(d, k);
 	d->attached = true;
 	snprintf(d->name, sizeof(d->name), "nbd%d", d->index);
+	if (d->limit_fd < 0 && limit_requests(d, d->p.max_request, e) < 0) {
+		if (d->nl)
+			nbd_nl_disconnect(d->nl, d->index, &ignored);
+		return -1;
+	}
 	save_state(d);
 	return 0;
 }
@@ -446,7 +481,10 @@ void device_close(struct nbd_device *d)
 		close(d->log.kmsg_fd);
 	if (d->state_fd >= 0)
 		close(d->state_fd);
+	if (d->limit_fd >= 0)
+		close(d->limit_fd);
 	d->state_fd = -1;
+	d->limit_fd = -1;
 	d->null_fd = -1;
 	d->log.kmsg_fd = -1;
 }

@@ -7,8 +7,8 @@
  *
  * differing only in the last step (NBD_CMD_CONNECT / the ioctls for the
  * first attach, NBD_CMD_RECONFIGURE for a reconnect) and in the checks
- * against the first negotiation: a reconnect must find the same export
- * (size, flags, block sizes), else it is refused.
+ * against the first negotiation: a reconnect keeps the device whenever
+ * nothing can be lost (reshape.h), else the device is detached.
  *
  * Each link has one owner, its struct link, which knows its state and holds
  * its data path; the data path itself says whether it is still alive.
@@ -64,6 +64,8 @@ struct nbd_device {
 	int stop_fd;			/* readable = stop; -1 = none */
 	int null_fd;			/* /dev/null, for the proxies */
 	int state_fd;			/* NBD_STATE_DIR, or -1 */
+	int limit_fd;			/* queue/max_sectors_kb, or -1 */
+	uint32_t hw_kb;			/* the device's own maximum, 0 unknown */
 	struct conn_addr addr;		/* the server's, once connected */
 	bool attached;			/* the kernel has the device */
 	bool resident;			/* warnings go to the log */

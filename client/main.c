@@ -50,13 +50,16 @@ static int do_list(const struct nbd_config *cfg, struct nbd_err *e)
 static int do_check(const struct nbd_config *cfg, const struct cli *cli,
 		    struct nbd_err *e)
 {
+	struct attach_params p;
 	struct nbd_session s;
 	int r;
 
 	nego_init(&s, cfg);
 	r = nego_connect(&s, cfg, e);
 	if (r == 0) {
-		report_check(stdout, &s, cli->json);
+		/* the device the kernel would get, or why it would refuse */
+		r = attach_params(cfg, &s.export, &p, e);
+		report_check(stdout, &s, r == 0 ? &p : NULL, cli->json);
 		transmit_disc(&s.conn);
 	}
 	print_tls_warning(&s);

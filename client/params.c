@@ -8,25 +8,47 @@
 #include "params.h"
 #include "proto.h"
 
+static int block_size(const struct nbd_config *cfg, const struct nbd_export *x,
+		      uint32_t *bs, struct nbd_err *e)
+{
+	uint32_t min = x->have_block_size ? x->min_block : 1;
+
+	if (cfg->block_size) {
+		*bs = cfg->block_size;
+		if (*bs < min)
+			return err_set(e, "-block-size %u is below the server's minimum block size %u",
+				       *bs, min);
+		return 0;
+	}
+	if (min > NBD_PAGE_SIZE)
+		return err_set(e, "the server's minimum block size %u is larger than the page size %u, the largest block size the kernel takes",
+			       min, NBD_PAGE_SIZE);
+	*bs = min > 512 ? min : 512;
+	return 0;
+}
+
+/* The spec's MUST: no request above the server's maximum payload.  The
+ * kernel's limit is in whole KiB and at least a page. */
+int attach_max_request(const struct nbd_export *x, uint32_t *max,
+		       struct nbd_err *e)
+{
+	*max = 0;
+	if (!x->have_block_size || x->max_block == 0xffffffff)
+		return 0;
+	if (x->max_block < NBD_PAGE_SIZE)
+		return err_set(e, "the server's maximum payload %u is below the page size %u, the smallest request size limit the kernel takes",
+			       x->max_block, NBD_PAGE_SIZE);
+	*max = x->max_block & ~1023u;
+	return 0;
+}
+
 int attach_params(const struct nbd_config *cfg, const struct nbd_export *x,
 		  struct attach_params *p, struct nbd_err *e)
 {
 	uint32_t bs = 512;
 
-	if (cfg->block_size) {
-		bs = cfg->block_size;
-		if (x->have_block_size && bs < x->min_block)
-			return err_set(e, "-block-size %u is below the server's minimum block size %u",
-				       bs, x->min_block);
-	} else if (x->have_block_size) {
-		/* the kernel takes powers of two from 512 to the page size */
-		bs = x->pref_block < 512 ? 512 : x->pref_block;
-		if (bs > 4096)
-			bs = x->min_block > 4096 ? x->min_block : 4096;
-		if (bs > 4096)
-			return err_set(e, "the server's minimum block size %u is larger than the kernel's 4096",
-				       x->min_block);
-	}
+	if (block_size(cfg, x, &bs, e) < 0 || attach_max_request(x, &p->max_request, e) < 0)
+		return -1;
 	p->block_size = bs;
 	p->size = cfg->size ? cfg->size : x->size;
 	if (cfg->size && cfg->size > x->size)

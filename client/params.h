@@ -23,14 +23,30 @@
 /* What the kernel is told, derived from the negotiation and the options. */
 struct attach_params {
 	uint64_t size;
-	uint32_t block_size;
+	uint32_t block_size;	/* the device's logical block size */
 	uint16_t flags;
+	uint32_t max_request;	/* bytes a request may carry at most (the
+				 * server's maximum payload, in whole KiB);
+				 * 0: no limit from the server */
 };
 
-/* -b / NBD_INFO_BLOCK_SIZE / -B / -R applied to a negotiated export. */
+/* The kernel takes logical block sizes from 512 to the page size, and
+ * limits requests to no less than a page. */
+#define NBD_PAGE_SIZE 4096u
+
+/*
+ * -b / NBD_INFO_BLOCK_SIZE / -B / -R applied to a negotiated export.  The
+ * logical block size is -b, else the server's minimum block size when it
+ * is above 512, else 512 (as the reference and qemu-nbd -c); the preferred
+ * size never raises it.
+ */
 struct nbd_export;
 int attach_params(const struct nbd_config *cfg, const struct nbd_export *x,
 		  struct attach_params *p, struct nbd_err *e);
+/* The server's maximum payload as the kernel can apply it (whole KiB, at
+ * least a page), 0 where there is none; -1 where it cannot be applied. */
+int attach_max_request(const struct nbd_export *x, uint32_t *max,
+		       struct nbd_err *e);
 /* "nbds://host:port/export" etc.: the backend identifier for sysfs. */
 char *attach_identifier(const struct nbd_config *cfg);
 

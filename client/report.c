@@ -41,7 +41,19 @@ void report_json_string(FILE *f, const char *s)
 	fputc('"', f);
 }
 
-static void check_text(FILE *f, const struct nbd_session *s)
+/* What the kernel would get: its logical block size and request limit. */
+static void device_text(FILE *f, const struct attach_params *p)
+{
+	fprintf(f, "device block size: %u\n", p->block_size);
+	if (p->max_request)
+		fprintf(f, "device request limit: %u bytes (the server's maximum payload)\n",
+			p->max_request);
+	else
+		fprintf(f, "device request limit: none (the kernel's default)\n");
+}
+
+static void check_text(FILE *f, const struct nbd_session *s,
+		       const struct attach_params *p)
 {
 	const struct nbd_export *x = &s->export;
 	char flags[256], tls[128];
@@ -57,6 +69,8 @@ static void check_text(FILE *f, const struct nbd_session *s)
 			x->min_block, x->pref_block, x->max_block);
 	else
 		fprintf(f, "block size: not advertised\n");
+	if (p)
+		device_text(f, p);
 	if (s->tls_active) {
 		tls_describe(s->conn.tls, tls, sizeof(tls));
 		fprintf(f, "tls: %s\n", tls);
@@ -65,7 +79,8 @@ static void check_text(FILE *f, const struct nbd_session *s)
 	}
 }
 
-static void check_json(FILE *f, const struct nbd_session *s)
+static void check_json(FILE *f, const struct nbd_session *s,
+		       const struct attach_params *p)
 {
 	const struct nbd_export *x = &s->export;
 	int i, first = 1;
@@ -91,6 +106,12 @@ static void check_json(FILE *f, const struct nbd_session *s)
 			x->min_block, x->pref_block, x->max_block);
 	else
 		fputs("null", f);
+	if (p && p->max_request)
+		fprintf(f, ", \"device\": {\"block_size\": %u, \"max_request\": %u}",
+			p->block_size, p->max_request);
+	else if (p)
+		fprintf(f, ", \"device\": {\"block_size\": %u, \"max_request\": null}",
+			p->block_size);
 	fputs(", \"tls\": ", f);
 	if (s->tls_active) {
 		fputs("{\"version\": ", f);
@@ -104,10 +125,11 @@ static void check_json(FILE *f, const struct nbd_session *s)
 	fputs("}\n", f);
 }
 
-void report_check(FILE *f, const struct nbd_session *s, int json)
+void report_check(FILE *f, const struct nbd_session *s,
+		  const struct attach_params *p, int json)
 {
 	if (json)
-		check_json(f, s);
+		check_json(f, s, p);
 	else
-		check_text(f, s);
+		check_text(f, s, p);
 }

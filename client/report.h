@@ -6,8 +6,11 @@
 #include <stdio.h>
 
 #include "nego.h"
+#include "params.h"
 
-void report_check(FILE *f, const struct nbd_session *s, int json);
+/* p: what the kernel would get (NULL: it would refuse the export). */
+void report_check(FILE *f, const struct nbd_session *s,
+		  const struct attach_params *p, int json);
 /* Writes s as a JSON string literal (with quotes). */
 void report_json_string(FILE *f, const char *s);
 /* "HAS_FLAGS SEND_FLUSH ..." for transmission flags */

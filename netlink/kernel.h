@@ -42,7 +42,14 @@ struct nbd_attach {
 	unsigned int nfds;
 	const char *identifier;	/* NBD_ATTR_BACKEND_IDENTIFIER, NULL = none
 				 * (netlink only) */
+	unsigned int busy_wait_ms; /* how long CONNECT waits for a device
+				    * that is busy but not connected */
 };
+
+/* How often CONNECT tries again a device that something has open. */
+#define NBD_BUSY_RETRY_MS 100
+/* A started device busy this long is taken to be connected. */
+#define NBD_BUSY_STARTED_MS 2000
 
 struct nbd_dev_status {
 	int index;
@@ -61,6 +68,21 @@ int nbd_sysfs_attr(int index, const char *attr, char *buf, size_t len);
 /* /sys/block/nbdN/backend (kernel >= 5.x, netlink devices only).  Returns
  * the length (0: no identifier), or -1 with errno set if absent. */
 int nbd_sysfs_backend(int index, char *buf, size_t len);
+
+/*
+ * The request size limit (queue/max_sectors_kb): opened once for writing
+ * and kept, so that a resident process can apply it again after
+ * switch_root.  *hw_kb: the device's own maximum (0: unknown).  The fd, or
+ * -1 with e set.
+ */
+int nbd_sysfs_limit_open(int index, uint32_t *hw_kb, struct nbd_err *e);
+/*
+ * Limit every request to bytes (a multiple of 1024, at least a page), or
+ * restore the kernel's default with 0.  The device keeps it across
+ * connect, reconnect and disconnect.  0, or -1 with e set.
+ */
+int nbd_sysfs_limit_requests(int fd, int index, uint32_t hw_kb,
+			     uint32_t bytes, struct nbd_err *e);
 
 /*
  * Turn a kernel errno from a netlink command or ioctl into the one-line

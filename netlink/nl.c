@@ -552,18 +552,71 @@ static int no_such_index(struct nbd_err *e, const char *what)
 		       what, max_part, NBD_MAX_INDEX >> shift);
 }
 
+/*
+ * The pid that started the device (its sysfs pid), 0 where it was never
+ * started.  The kernel keeps it, with the whole configuration, until the
+ * last opener closes: right after a disconnect it is still there.
+ */
+static int dev_pid(int index)
+{
+	char buf[32];
+
+	if (nbd_sysfs_attr(index, "pid", buf, sizeof(buf)) > 0 && atoi(buf) > 0)
+		return atoi(buf);
+	return 0;
+}
+
+static int busy_error(struct nbd_err *e, int index, int pid,
+		      unsigned int waited_ms)
+{
+	if (pid > 0)
+		return err_set(e, "/dev/nbd%d is already connected, by pid %d (disconnect it first: nbd-client -d /dev/nbd%d)",
+			       index, pid, index);
+	return err_set(e, "/dev/nbd%d is not connected, but something kept it open for %u.%u s (a udev probe, a mount?); try again, or another device",
+		       index, waited_ms / 1000, waited_ms % 1000 / 100);
+}
+
+static int connect_once(struct nbd_nl *nl, const struct nbd_attach *a,
+			int *index_out, int *kerr, struct nbd_err *e)
+{
+	struct nl_msg *msg;
+	int index = -1;
+
+	*kerr = 0;
+	if (nbd_nl_msg_connect(nl->family, a, &msg, e) < 0)
+		return -1;
+	if (nbd_nl_transact(nl, msg, connect_cb, &index, kerr, e))
+		return -1;
+	*index_out = index;
+	return 0;
+}
+
+/*
+ * The kernel answers EBUSY for a device that anyone merely has open (the
+ * opener holds a configuration): udev's probe after every change does
+ * that, also right after a disconnect.  Such a device is free once the
+ * opener closes it: wait for that within the deadline.  A device that
+ * was started (it has a pid) and stays busy for NBD_BUSY_STARTED_MS is
+ * connected: refused, naming who connected it.
+ */
 int nbd_nl_connect(struct nbd_nl *nl, const struct nbd_attach *a,
 		   int *index_out, struct nbd_err *e)
 {
-	struct nl_msg *msg;
+	unsigned int waited = 0;
 	char what[64];
-	int kerr, index = -1;
+	int kerr, pid = 0;
 
-	if (nbd_nl_msg_connect(nl->family, a, &msg, e) < 0)
-		return -1;
-	if (!nbd_nl_transact(nl, msg, connect_cb, &index, &kerr, e)) {
-		*index_out = index;
-		return 0;
+	for (;;) {
+		if (!connect_once(nl, a, index_out, &kerr, e))
+			return 0;
+		if (kerr != EBUSY || a->index < 0)
+			break;
+		pid = dev_pid(a->index);
+		if (waited >= a->busy_wait_ms ||
+		    (pid && waited >= NBD_BUSY_STARTED_MS))
+			return busy_error(e, a->index, pid, waited);
+		usleep(NBD_BUSY_RETRY_MS * 1000);
+		waited += NBD_BUSY_RETRY_MS;
 	}
 	if (!kerr)
 		return -1;

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -45,6 +46,63 @@ int nbd_sysfs_attr(int index, const char *attr, char *buf, size_t len)
 int nbd_sysfs_backend(int index, char *buf, size_t len)
 {
 	return nbd_sysfs_attr(index, "backend", buf, len);
+}
+
+/* The kernel's own default limit (BLK_DEF_MAX_SECTORS, 6.1), for kernels
+ * that do not take 0 to restore it. */
+#define DEFAULT_MAX_SECTORS_KB 1280u
+
+int nbd_sysfs_limit_open(int index, uint32_t *hw_kb, struct nbd_err *e)
+{
+	char path[80], buf[32];
+	int fd;
+
+	*hw_kb = 0;
+	if (nbd_sysfs_attr(index, "queue/max_hw_sectors_kb", buf, sizeof(buf)) > 0)
+		*hw_kb = (uint32_t)strtoul(buf, NULL, 10);
+	snprintf(path, sizeof(path), "/sys/block/nbd%d/queue/max_sectors_kb",
+		 index);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return err_errno(e, errno, "cannot open %s", path);
+	return fd;
+}
+
+static int write_kb(int fd, uint32_t kb)
+{
+	char buf[16];
+	int n = snprintf(buf, sizeof(buf), "%u\n", kb);
+	ssize_t w;
+
+	do
+		w = pwrite(fd, buf, (size_t)n, 0);
+	while (w < 0 && errno == EINTR);
+	return w == n ? 0 : -1;
+}
+
+int nbd_sysfs_limit_requests(int fd, int index, uint32_t hw_kb,
+			     uint32_t bytes, struct nbd_err *e)
+{
+	uint32_t kb = bytes / 1024;
+
+	if (!bytes) {
+		/* 0 restores the default on kernels that have max_user_sectors
+		 * (6.10 and later); older ones take the default's value */
+		if (write_kb(fd, 0) == 0)
+			return 0;
+		kb = hw_kb && hw_kb < DEFAULT_MAX_SECTORS_KB
+			     ? hw_kb
+			     : DEFAULT_MAX_SECTORS_KB;
+	} else if (hw_kb && kb > hw_kb) {
+		return 0;	/* the kernel's own limit is lower already */
+	}
+	if (write_kb(fd, kb) == 0)
+		return 0;
+	if (!bytes)
+		return err_errno(e, errno, "cannot restore the default request size limit of /dev/nbd%d (queue/max_sectors_kb)",
+				 index);
+	return err_errno(e, errno, "cannot limit the requests of /dev/nbd%d to the server's maximum payload of %u bytes (queue/max_sectors_kb %u)",
+			 index, bytes, kb);
 }
 
 int nbd_kernel_error(struct nbd_err *e, int errnum, const char *what,

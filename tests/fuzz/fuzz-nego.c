@@ -109,7 +109,8 @@ static int list_one(void *opaque, const char *name, const char *desc)
 	return 0;
 }
 
-static void check_report(const struct nbd_session *s, int json)
+static void check_report(const struct nbd_session *s,
+			 const struct attach_params *p, int json)
 {
 	char *buf = NULL;
 	size_t len = 0;
@@ -117,17 +118,17 @@ static void check_report(const struct nbd_session *s, int json)
 
 	if (!f)
 		abort();
-	report_check(f, s, json);
+	report_check(f, s, p, json);
 	fclose(f);
 	fuzz_assert(strlen(buf) == len, "NUL in the report");
 	fuzz_check_text(buf, 1, json ? "report (json)" : "report");
 	free(buf);
 }
 
-static void check_attach(const struct nbd_config *cfg,
-			 const struct nbd_session *s)
+/* 0 with *p filled, or -1 (the export would be refused). */
+static int check_attach(const struct nbd_config *cfg,
+			const struct nbd_session *s, struct attach_params *p)
 {
-	struct attach_params p;
 	struct nbd_err e = { "" };
 
 	fuzz_assert(s->in_transmission, "negotiated but not in transmission");
@@ -135,16 +136,20 @@ static void check_attach(const struct nbd_config *cfg,
 	fuzz_assert(s->export.size <= INT64_MAX, "size %llu",
 		    (unsigned long long)s->export.size);
 	fuzz_assert(s->export.name, "no export name");
-	if (attach_params(cfg, &s->export, &p, &e) < 0) {
+	if (attach_params(cfg, &s->export, p, &e) < 0) {
 		fuzz_check_err(&e, "attach_params");
-		return;
+		return -1;
 	}
-	fuzz_assert(p.block_size >= 512 && p.block_size <= 4096 &&
-			    !(p.block_size & (p.block_size - 1)),
-		    "block size %u for the kernel", p.block_size);
-	fuzz_assert(p.size % p.block_size == 0, "size %llu, block size %u",
-		    (unsigned long long)p.size, p.block_size);
-	fuzz_assert(p.size <= INT64_MAX, "size for the kernel");
+	fuzz_assert(p->block_size >= 512 && p->block_size <= 4096 &&
+			    !(p->block_size & (p->block_size - 1)),
+		    "block size %u for the kernel", p->block_size);
+	fuzz_assert(p->size % p->block_size == 0, "size %llu, block size %u",
+		    (unsigned long long)p->size, p->block_size);
+	fuzz_assert(p->size <= INT64_MAX, "size for the kernel");
+	fuzz_assert(!p->max_request ||
+			    (p->max_request >= 4096 && !(p->max_request % 1024)),
+		    "request limit %u for the kernel", p->max_request);
+	return 0;
 }
 
 static void configure(struct nbd_config *cfg, uint8_t v)
@@ -198,9 +203,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else {
 		fuzz_assert(r == 0, "returned %d", r);
 		if ((v & 3) != 2) {
-			check_attach(&cfg, &s);
-			check_report(&s, 0);
-			check_report(&s, 1);
+			struct attach_params p;
+			int ok = check_attach(&cfg, &s, &p) == 0;
+
+			check_report(&s, ok ? &p : NULL, 0);
+			check_report(&s, ok ? &p : NULL, 1);
 		}
 	}
 	nego_close(&s);

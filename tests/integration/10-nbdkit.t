@@ -129,6 +129,43 @@ expect_ok "-list over PSK"
 is "$OUT" $'disk\tthe test disk' "-list over PSK output"
 stop_bg "$BG_PID"
 
+# --- the device the kernel would get: block size and request limit ------
+# The logical block size is the server's minimum above 512, else 512 (the
+# preferred size never raises it); requests stay within its maximum.
+policy() {
+	bg nbdkit -f -i 127.0.0.1 -p "$P" --filter=blocksize-policy memory 4M "$@"
+	wait_port "$P"
+}
+P=$(free_port)
+policy blocksize-minimum=1 blocksize-preferred=4096 blocksize-maximum=64K
+nbdc --check 127.0.0.1 "$P"
+expect_ok "--check, maximum 64K"
+like "$OUT" $'\nblock size: minimum 1, preferred 4096, maximum 65536\ndevice block size: 512\ndevice request limit: 65536 bytes \\(the server\'s maximum payload\\)\ntls: none$' \
+	"--check, preferred 4096, maximum 64K: block size 512, limit 65536"
+nbdc --check 127.0.0.1 "$P" --json
+like "$OUT" '"device": \{"block_size": 512, "max_request": 65536\}, "tls": null\}$' \
+	"--check --json: the device's block size and request limit"
+nbdc --check 127.0.0.1 "$P" -b 4096
+like "$OUT" $'\ndevice block size: 4096\n' "--check -b 4096: block size 4096"
+stop_bg "$BG_PID"
+policy blocksize-minimum=2048 blocksize-preferred=4096
+nbdc --check 127.0.0.1 "$P"
+like "$OUT" $'\ndevice block size: 2048\ndevice request limit: none \\(the kernel\'s default\\)\n' \
+	"--check, minimum 2048: block size 2048, no limit"
+stop_bg "$BG_PID"
+policy blocksize-minimum=8192 blocksize-preferred=8192
+nbdc --check 127.0.0.1 "$P"
+expect_fail 1 "the server's minimum block size 8192 is larger than the page size 4096, the largest block size the kernel takes" \
+	"--check, minimum 8192"
+like "$OUT" $'\nblock size: minimum 8192, preferred 8192, maximum [0-9]+\ntls: none$' \
+	"--check, minimum 8192: what the server offers, no device"
+stop_bg "$BG_PID"
+policy blocksize-minimum=512 blocksize-preferred=512 blocksize-maximum=2K
+nbdc --check 127.0.0.1 "$P"
+expect_fail 1 "the server's maximum payload 2048 is below the page size 4096, the smallest request size limit the kernel takes" \
+	"--check, maximum 2K"
+stop_bg "$BG_PID"
+
 # --- Unix socket ------------------------------------------------------------
 S=$T_TMP/nbdkit.sock
 bg nbdkit -f -U "$S" --tls=require --tls-psk="$PKI/keys.psk" memory 1M

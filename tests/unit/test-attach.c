@@ -28,6 +28,7 @@ static void poison_params(struct attach_params *p)
 	p->size = 0xdeadbeefdeadbeefull;
 	p->block_size = 0xdeadbeef;
 	p->flags = 0xdead;
+	p->max_request = 0xdeadbeef;
 }
 
 /* attach_params accepts: every field of the result is checked. */
@@ -73,20 +74,38 @@ static void test_params(void)
 	params_ok(&c, &x, 1024, MiB, tf, "-b 1024, no NBD_INFO_BLOCK_SIZE");
 	c.block_size = 0;
 
+	/*
+	 * The logical block size is -b, else the server's minimum when it is
+	 * above 512, else 512: what the reference and qemu-nbd -c do.  The
+	 * preferred size never raises it (a disk image partitioned for
+	 * 512-byte sectors must stay readable).
+	 */
 	x.have_block_size = true;
 	x.min_block = 1;
 	x.pref_block = 4096;
 	x.max_block = 32 << 20;
-	params_ok(&c, &x, 4096, MiB, tf, "the server prefers 4096");
+	params_ok(&c, &x, 512, MiB, tf, "the server prefers 4096: 512");
 	x.pref_block = 65536;
-	params_ok(&c, &x, 4096, MiB, tf, "the server prefers 65536, above the page size");
+	params_ok(&c, &x, 512, MiB, tf, "the server prefers 65536: 512");
 	x.pref_block = 256;
-	params_ok(&c, &x, 512, MiB, tf, "the server prefers 256, below 512");
+	params_ok(&c, &x, 512, MiB, tf, "the server prefers 256: 512");
+	x.min_block = 2048;
+	x.pref_block = 4096;
+	params_ok(&c, &x, 2048, MiB, tf, "minimum 2048: 2048");
+	x.min_block = 4096;
+	x.pref_block = 65536;
+	params_ok(&c, &x, 4096, MiB, tf, "minimum 4096, preferred 65536: 4096");
 	x.min_block = 8192;
 	x.pref_block = 8192;
 	params_refused(&c, &x,
-		       "the server's minimum block size 8192 is larger than the kernel's 4096",
-		       "minimum block size 8192, above 4096");
+		       "the server's minimum block size 8192 is larger than the page size 4096, the largest block size the kernel takes",
+		       "minimum block size 8192, above the page size");
+	x.min_block = 1;
+	x.pref_block = 4096;
+	x.size = 64 * MiB + 512;
+	params_ok(&c, &x, 512, 64 * MiB + 512, tf,
+		  "64 MiB + 512 with a preferred 4096: attached whole");
+	x.size = MiB;
 
 	x.min_block = 2048;
 	x.pref_block = 2048;
@@ -118,6 +137,56 @@ static void test_params(void)
 		       "the size 1000 is not a multiple of the block size 512; pass -size or -block-size",
 		       "export of 1000 bytes, not a multiple of 512");
 	config_free(&c);
+}
+
+/* What a request may carry at most: the server's maximum payload, in
+ * whole KiB (the kernel's max_sectors_kb), 0 where there is none. */
+static void max_request(uint32_t min, uint32_t max, uint32_t bs, int want_r,
+			uint32_t want, const char *msg, const char *name)
+{
+	struct nbd_export x = { .size = MiB, .tflags = NBD_FLAG_HAS_FLAGS,
+				.have_block_size = true, .min_block = min,
+				.pref_block = min, .max_block = max };
+	struct attach_params p;
+	struct nbd_config c;
+	struct nbd_err e;
+
+	config_init(&c);
+	c.block_size = bs;
+	poison_params(&p);
+	poison_err(&e);
+	is_int(attach_params(&c, &x, &p, &e), want_r, "%s: %s", name,
+	       want_r ? "refused" : "accepted");
+	if (want_r)
+		is_str(e.msg, msg, "%s: message", name);
+	else
+		is_int(p.max_request, want, "%s: max request %u", name, want);
+	config_free(&c);
+}
+
+static void test_max_request(void)
+{
+	struct nbd_export x = { .size = MiB, .tflags = NBD_FLAG_HAS_FLAGS };
+	struct attach_params p;
+	struct nbd_config c;
+	struct nbd_err e;
+
+	config_init(&c);
+	poison_params(&p);
+	is_int(attach_params(&c, &x, &p, &e), 0, "no NBD_INFO_BLOCK_SIZE: accepted");
+	is_int(p.max_request, 0, "no NBD_INFO_BLOCK_SIZE: no maximum");
+	config_free(&c);
+
+	max_request(1, 0xffffffff, 0, 0, 0, NULL, "maximum 0xffffffff (none)");
+	max_request(1, 65536, 0, 0, 65536, NULL, "maximum 64 KiB");
+	max_request(512, 32 << 20, 0, 0, 32 << 20, NULL, "maximum 32 MiB");
+	max_request(512, 5632, 0, 0, 5120, NULL,
+		    "maximum 5632: down to whole KiB");
+	max_request(4096, 12288, 0, 0, 12288, NULL, "maximum 12 KiB, minimum 4096");
+	max_request(512, 8192, 4096, 0, 8192, NULL, "maximum 8 KiB with -b 4096");
+	max_request(512, 2048, 0, -1, 0,
+		    "the server's maximum payload 2048 is below the page size 4096, the smallest request size limit the kernel takes",
+		    "maximum 2 KiB, below the page size");
 }
 
 static void identifier(const char *host, const char *port, const char *sock,
@@ -215,6 +284,7 @@ static void test_psk(void)
 int main(void)
 {
 	test_params();
+	test_max_request();
 	test_identifier();
 	test_psk();
 	return tap_done();

@@ -118,7 +118,8 @@ roundtrip "creds: after the reconnect" /dev/nbd4 88 8
 check "creds: -d" nbdc -d /dev/nbd4
 stop_server creds
 
-# The export grows while the server is down.
+# The export grows while the server is down: nothing can be lost, so the
+# device stays, with the size it was attached with.
 truncate -s 64M /tmp/size.img
 check "size: server starts" start_server size 10811 file /tmp/size.img
 command nbdc -nofork -persist -t 5 127.0.0.1 10811 /dev/nbd2 >/tmp/size.out 2>/tmp/size.log &
@@ -127,12 +128,47 @@ check "size: attached" wait_for 30 nbdc -c /dev/nbd2
 stop_server size
 truncate -s 128M /tmp/size.img
 check "size: server restarted with a 128 MiB export" start_server size 10811 file /tmp/size.img
+check "size: reconnected to the grown export" wait_for 30 est_is 10811 1
+check "size: it logs the change" wait_for 10 grep -q "the export's size changed from 67108864 to 134217728 bytes; the device keeps its 67108864 until it is attached again" /tmp/size.log
+check_eq "size: the device keeps its 64 MiB" "$(blockdev --getsize64 /dev/nbd2)" 67108864
+roundtrip "size: after the reconnect to the grown export" /dev/nbd2 66 8
+# Smaller than what is attached: going on would lie, so the device goes.
+stop_server size
+truncate -s 32M /tmp/size.img
+check "size: server restarted with a 32 MiB export" start_server size 10811 file /tmp/size.img
 wait_pid $mpid 60
 check_eq "size: the monitor exits with status 1" "$WAIT_RC" 1
-check "size: it says why" grep -q "the export's size changed from 67108864 to 134217728 bytes; disconnecting /dev/nbd2 instead of reconnecting" /tmp/size.log
+check "size: it says why" grep -q "the export shrank from 67108864 to 33554432 bytes, below the 67108864 attached; disconnecting /dev/nbd2 instead of reconnecting" /tmp/size.log
 [ $? = 0 ] || diag "$(cat /tmp/size.log)"
 check_rc 1 "size: the device is left disconnected" nbdc -c /dev/nbd2
 stop_server size
+
+# The server's maximum payload: no request above it (the spec's MUST),
+# through every reconnect; a smaller one is applied again.
+truncate -s 16M /tmp/limit.img
+policy="blocksize-error-policy=error"
+check "limit: server starts, maximum 64K" start_server limit 10814 --filter=blocksize-policy file /tmp/limit.img $policy blocksize-maximum=64K
+command nbdc -nofork -persist -t 5 127.0.0.1 10814 /dev/nbd5 >/tmp/limit.out 2>/tmp/limit.log &
+mpid=$!
+check "limit: attached" wait_for 30 nbdc -c /dev/nbd5
+check_eq "limit: max_sectors_kb 64" "$(cat /sys/block/nbd5/queue/max_sectors_kb)" 64
+check_eq "limit: logical block size 512" "$(cat /sys/block/nbd5/queue/logical_block_size)" 512
+patgen -s 5 8388608 >/tmp/pat8
+check "limit: an 8 MiB O_DIRECT write" dd if=/tmp/pat8 of=/dev/nbd5 bs=8M count=1 oflag=direct
+check "limit: an 8 MiB O_DIRECT read, byte-exact" sh -c 'dd if=/dev/nbd5 bs=8M count=1 iflag=direct 2>/dev/null | cmp - /tmp/pat8'
+stop_server limit
+check "limit: server restarted, maximum 32K" start_server limit 10814 --filter=blocksize-policy file /tmp/limit.img $policy blocksize-maximum=32K
+check "limit: reconnected" wait_for 30 est_is 10814 1
+check "limit: it logs the smaller maximum" wait_for 10 grep -q "the server's maximum payload is now 32768 bytes; requests are limited to it" /tmp/limit.log
+[ $? = 0 ] || diag "$(cat /tmp/limit.log)"
+check_eq "limit: max_sectors_kb 32 after the reconnect" "$(cat /sys/block/nbd5/queue/max_sectors_kb)" 32
+check "limit: an 8 MiB O_DIRECT read after it, byte-exact" sh -c 'dd if=/dev/nbd5 bs=8M count=1 iflag=direct 2>/dev/null | cmp - /tmp/pat8'
+check "limit: an 8 MiB O_DIRECT write after it" dd if=/tmp/pat8 of=/dev/nbd5 bs=8M count=1 seek=1 oflag=direct
+check "limit: -d" nbdc -d /dev/nbd5
+wait_pid $mpid 30
+check_eq "limit: the monitor exits with status 0" "$WAIT_RC" 0
+stop_server limit
+rm -f /tmp/pat8 /tmp/limit.img
 
 # SIGTERM while the server is silent in the middle of a renegotiation.
 truncate -s 64M /tmp/term.img

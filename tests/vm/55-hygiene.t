@@ -92,21 +92,40 @@ check_rc 1 "-c /dev/nbd99999: not connected" nbdc -c /dev/nbd99999
 
 # --- a device in use ---------------------------------------------------------------------
 # by us
-expect 1 "/dev/nbd0 $BUSY /dev/nbd0)" "ours twice: netlink" nbdc 127.0.0.1 10809 /dev/nbd0
+# netlink: a started device that stays busy is connected: say by whom
+CONNECTED0="/dev/nbd0 is already connected, by pid $(cat /sys/block/nbd0/pid) (disconnect it first: nbd-client -d /dev/nbd0)"
+expect 1 "$CONNECTED0" "ours twice: netlink" nbdc 127.0.0.1 10809 /dev/nbd0
 expect 1 "/dev/nbd0 $BUSY /dev/nbd0)" "ours twice: -nonetlink" nbdc -nonetlink 127.0.0.1 10809 /dev/nbd0
-expect 1 "/dev/nbd0 $BUSY /dev/nbd0)" "ours twice: -persist" nbdc -persist 127.0.0.1 10809 /dev/nbd0
+expect 1 "$CONNECTED0" "ours twice: -persist" nbdc -persist 127.0.0.1 10809 /dev/nbd0
 check_eq "ours twice: no resident process left" "$(count_comm nbdc)" 0
 check_eq "ours twice: /dev/nbd0 still ours" "$(backend nbd0)" "nbd://127.0.0.1:10809/"
 roundtrip "ours twice: /dev/nbd0 still works" /dev/nbd0 1 4
 check "-d /dev/nbd0" nbdc -d /dev/nbd0
 # by the reference client
 check "reference attaches /dev/nbd1" $REF 127.0.0.1 10809 /dev/nbd1 -N ''
-expect 1 "/dev/nbd1 $BUSY /dev/nbd1)" "reference first: netlink" nbdc 127.0.0.1 10809 /dev/nbd1
+CONNECTED1="/dev/nbd1 is already connected, by pid $(cat /sys/block/nbd1/pid) (disconnect it first: nbd-client -d /dev/nbd1)"
+expect 1 "$CONNECTED1" "reference first: netlink" nbdc 127.0.0.1 10809 /dev/nbd1
 expect 1 "/dev/nbd1 $BUSY /dev/nbd1)" "reference first: -nonetlink" nbdc -nonetlink 127.0.0.1 10809 /dev/nbd1
-expect 1 "/dev/nbd1 $BUSY /dev/nbd1)" "reference first: -persist -nofork" nbdc -persist -nofork 127.0.0.1 10809 /dev/nbd1
+expect 1 "$CONNECTED1" "reference first: -persist -nofork" nbdc -persist -nofork 127.0.0.1 10809 /dev/nbd1
 check "reference first: the reference still holds it" $REF -c /dev/nbd1
 roundtrip "reference first: /dev/nbd1 still works" /dev/nbd1 2 4
 check "reference -d" $REF -d /dev/nbd1
+
+# --- a device merely held open (what udev's probe does after every change) ---------------
+# The kernel says EBUSY while anyone has it open; it is not connected, so
+# the attach waits for it, within -t.
+sleep 3 </dev/nbd4 &
+hold=$!
+check "held open: the netlink attach waits for it" nbdc 127.0.0.1 10809 /dev/nbd4
+check_eq "held open: attached" "$(backend nbd4)" "nbd://127.0.0.1:10809/"
+check "held open: -d" nbdc -d /dev/nbd4
+wait $hold
+sleep 10 </dev/nbd4 &
+hold=$!
+sleep 0.5
+expect 1 "/dev/nbd4 is not connected, but something kept it open for 1.0 s (a udev probe, a mount?); try again, or another device" \
+	"held open past -t 1" nbdc -t 1 127.0.0.1 10809 /dev/nbd4
+kill $hold; wait $hold 2>/dev/null
 
 # --- fds before and after reconnects ---------------------------------------------------------
 truncate -s 64M /tmp/p.img /tmp/t.img
