@@ -375,6 +375,17 @@ static int positionals(char **args, int n, struct nbd_config *c,
 	return 0;
 }
 
+/* opt (a short option's letter, or a long option's value) needs one. */
+static bool takes_argument(int opt)
+{
+	const struct option *o;
+
+	for (o = long_opts; o->name; o++)
+		if (o->val == opt)
+			return o->has_arg == required_argument;
+	return false;
+}
+
 /*
  * getopt said '?'.  A bad letter inside a cluster ("-port": 'o') leaves
  * optind on that argument; one at its end, a long option and a missing
@@ -385,7 +396,7 @@ static void bad_option(int argc, char **argv, struct nbd_err *e)
 	const char *a = argv[optind - 1];
 	size_t n;
 
-	if (optopt && strchr(short_opts, optopt)) {
+	if (optopt && takes_argument(optopt)) {
 		err_set(e, "option '%s' needs an argument", a);
 		return;
 	}

@@ -36,6 +36,7 @@ bad "-connections needs the netlink interface; drop -nonetlink" -nonetlink -C 2 
 bad "-persist needs the netlink interface (NBD_CMD_RECONFIGURE); drop -nonetlink" -persist -nonetlink h 10809 /dev/nbd0
 bad "unexpected argument '2'" -l h 1 2
 bad "unexpected argument 'extra'" -c nbd0 extra
+bad "option '--nbdtab' needs an argument" --nbdtab
 bad "cannot read $T_TMP/none: No such file or directory" --nbdtab "$T_TMP/none" nbd0
 printf 'nbd0 host\n' >"$T_TMP/tab"
 bad "$T_TMP/tab:1: missing export name for nbd0" --nbdtab "$T_TMP/tab" nbd0

@@ -42,5 +42,10 @@ int main(void)
 	/* unchanged: a path that is not an nbd device */
 	refused("-l /dev/sda", "'/dev/sda' is not an nbd device (expected /dev/nbdN)",
 		(char *[]){ "-l", "/dev/sda", NULL });
+	/* long options without a short one said "unknown option '-?'" */
+	refused("--nbdtab", "option '--nbdtab' needs an argument",
+		(char *[]){ "--nbdtab", NULL });
+	refused("--ktls", "option '--ktls' needs an argument",
+		(char *[]){ "--ktls", NULL });
 	return tap_done();
 }
