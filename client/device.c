@@ -332,7 +332,7 @@ static int kernel_connect(struct nbd_device *d, struct nbd_err *e)
 	return nbd_nl_connect(d->nl, &k, &d->index, e);
 }
 
-/* For -c and --list-devices: which data path each link took. */
+/* For --status and --list-devices: which data path each link took. */
 static void save_state(struct nbd_device *d)
 {
 	struct state_link l[DEVICE_MAX_LINKS];

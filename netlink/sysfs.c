@@ -13,7 +13,8 @@
 
 #include "kernel.h"
 
-int nbd_sysfs_attr(int index, const char *attr, char *buf, size_t len)
+/* The attribute as it is, NUL-terminated: its length, or -1 (errno). */
+static int read_attr(int index, const char *attr, char *buf, size_t len)
 {
 	char path[64];
 	ssize_t n;
@@ -36,10 +37,29 @@ int nbd_sysfs_attr(int index, const char *attr, char *buf, size_t len)
 		errno = saved;
 		return -1;
 	}
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\0'))
-		n--;
 	buf[n] = '\0';
 	return (int)n;
+}
+
+int nbd_sysfs_attr(int index, const char *attr, char *buf, size_t len)
+{
+	int n = read_attr(index, attr, buf, len);
+
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\0'))
+		n--;
+	if (n >= 0)
+		buf[n] = '\0';
+	return n;
+}
+
+int nbd_sysfs_pid(int index, char *buf, size_t len, struct nbd_err *e)
+{
+	if (read_attr(index, "pid", buf, len) >= 0)
+		return 1;
+	/* ENODEV: removed between the open and the read */
+	if (errno == ENOENT || errno == ENODEV)
+		return 0;
+	return err_errno(e, errno, "cannot read /sys/block/nbd%d/pid", index);
 }
 
 int nbd_sysfs_backend(int index, char *buf, size_t len)

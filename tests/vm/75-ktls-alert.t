@@ -67,7 +67,7 @@ persist_round() {
 	check_eq "$n: attach exit 0" "$rc" 0
 	check_eq "$n: prints the device" "$out" "Connected $dev"
 	check_eq "$n: no proxy process" "$(proxies)" 0
-	check_eq "$n: -c says kernel TLS" "$(nbdc -c $dev | sed 's/, [A-Z0-9-]*)$/)/')" "$dev: connected to nbds://localhost:$port/ (kernel TLS, $ver)"
+	check_eq "$n: --status says kernel TLS" "$(nbdc --status $dev | sed 's/, [A-Z0-9-]*)$/)/')" "$dev: connected to nbds://localhost:$port/ (kernel TLS, $ver)"
 	mpid=$(grep -l '^nbdc$' /proc/[0-9]*/comm 2>/dev/null | head -n 1 | cut -d/ -f3)
 	roundtrip "$n: before the $(sig_name $sig)" $dev $seed 1
 	reader $dev
@@ -96,7 +96,7 @@ persist_round() {
 	check_eq "$n: data written before reads back byte-exact" "$(devsha $dev 1)" "$(patgen -s $seed 1M | sha)"
 	roundtrip "$n: after the reconnect" $dev $((seed + 100)) 1 2
 	check_eq "$n: still no proxy process" "$(proxies)" 0
-	check_eq "$n: -c says kernel TLS after the reconnect" "$(nbdc -c $dev | sed 's/, [A-Z0-9-]*)$/)/')" "$dev: connected to nbds://localhost:$port/ (kernel TLS, $ver)"
+	check_eq "$n: --status says kernel TLS after the reconnect" "$(nbdc --status $dev | sed 's/, [A-Z0-9-]*)$/)/')" "$dev: connected to nbds://localhost:$port/ (kernel TLS, $ver)"
 	diag "$(kmsg_since $k0 | grep -F "$d")"
 	check "$n: -d" nbdc -d $dev
 	check "$n: the monitor exits after -d" wait_for 15 no_monitor
@@ -132,7 +132,7 @@ dead_round() {
 	# (its "I/O error, dev nbdN" line is rate limited: not asserted)
 	check_rc 1 "$n: a second read fails too" timeout 30 dd if=$dev of=/dev/null bs=4k count=1 skip=1 iflag=direct
 	diag "$(kmsg_since $k0 | grep -F "$d" | grep -v 'Buffer I/O error\|flags 0x0 \|unable to read')"
-	diag "$n: -c: $(nbdc -c $dev 2>&1; echo " rc=$?")"
+	diag "$n: --status: $(nbdc --status $dev 2>&1; echo " rc=$?")"
 	check "$n: -d" nbdc -d $dev
 }
 
