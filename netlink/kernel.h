@@ -67,6 +67,14 @@ int nbd_sysfs_attr(int index, const char *attr, char *buf, size_t len);
  * module), -1 with e set when it cannot be read.
  */
 int nbd_sysfs_pid(int index, char *buf, size_t len, struct nbd_err *e);
+/*
+ * The same through /sys/block/nbd<index> opened beforehand (a resident
+ * process may see no /sys of its own after switch_root): nbd_sysfs_open
+ * returns the directory's fd, or -1 (errno); nbd_sysfs_pid_at 1 present,
+ * 0 absent, -1 (errno) unreadable.
+ */
+int nbd_sysfs_open(int index);
+int nbd_sysfs_pid_at(int dirfd, char *buf, size_t len);
 
 /* /sys/block/nbdN/backend (kernel >= 5.x, netlink devices only).  Returns
  * the length (0: no identifier), or -1 with errno set if absent. */

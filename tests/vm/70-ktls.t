@@ -49,6 +49,8 @@ done
 out=$(nbdc --ktls=on $CA localhost 10809 /dev/nbd1 2>&1); rc=$?
 check_eq "default cipher: attach exit 0" "$rc" 0
 check_eq "--status shows kernel TLS" "$(nbdc --status /dev/nbd1)" "/dev/nbd1: connected to nbds://localhost:10809/ (kernel TLS, TLS1.3, AES-128-GCM)"
+pid=$(nbdc -c /dev/nbd1)
+check_eq "kernel TLS: -c prints a live process of ours, which stays" "$(tr '\0' ' ' </proc/$pid/cmdline 2>&1)" "nbdc --ktls=on $CA localhost 10809 /dev/nbd1 "
 check_eq "--list-devices --json shows the connections" \
 	"$(nbdc --list-devices --json | grep -o '"device": "/dev/nbd1"[^]]*]}')" \
 	'"device": "/dev/nbd1", "index": 1, "connected": true, "backend": "nbds://localhost:10809/", "connections": [{"path": "kernel TLS", "tls": "TLS1.3, AES-128-GCM"}]}'
@@ -56,7 +58,7 @@ roundtrip "kTLS 64 MiB" /dev/nbd1 21 64
 ext4_roundtrip "ext4 over kTLS" /dev/nbd1 22 8
 check "-d /dev/nbd1" nbdc -d /dev/nbd1
 
-# --- -C 2: two kernel TLS sockets, no process ------------------------------------
+# --- -C 2: two kernel TLS sockets, no proxy --------------------------------------
 out=$(nbdc --ktls=on -C 2 $CA localhost 10809 /dev/nbd2 2>&1); rc=$?
 check_eq "-C 2: attach exit 0" "$rc" 0
 check_eq "-C 2: no proxy" "$(proxies)" 0
