@@ -3,10 +3,13 @@
  * nbd-client host [port] [device]: the command.  It runs the pipeline
  * (device.c) and then either exits or stays resident (monitor.c).
  *
- * A resident process (-persist, the ioctl interface, -nofork) is forked
- * before anything is negotiated, so that it is the parent of every TLS
- * proxy, holds the netlink subscription from before NBD_CMD_CONNECT, and
- * runs the same pipeline for the first attach as for every reconnect.
+ * A resident process (-persist, TLS, the ioctl interface, -nofork) is
+ * forked before anything is negotiated, so that it is the parent of every
+ * TLS proxy, holds the netlink subscription from before NBD_CMD_CONNECT,
+ * and runs the same pipeline for the first attach as for every reconnect.
+ * It is also the task that starts the device (NBD_CMD_CONNECT or
+ * NBD_DO_IT), so /sys/block/nbdN/pid, which -c prints and scripts keep
+ * alive at shutdown, names a process that lives as long as the device.
  * Until the device is attached it keeps the command's stdout and stderr
  * (its messages are the command's); then it tells the waiting command
  * "attached" or "failed" over a pipe, and the command exits with that.
@@ -54,11 +57,14 @@ static int validate(const struct nbd_config *cfg, struct nbd_err *e)
 /*
  * -persist needs someone to reconnect, the ioctl interface a process in
  * NBD_DO_IT, and -nofork means "stay in the foreground until the device is
- * disconnected" (systemd Type=simple).
+ * disconnected" (systemd Type=simple).  TLS: a proxy must have a parent
+ * that reaps it and is the device's pid in sysfs, not a command that has
+ * exited; a kernel TLS link is watched the same way.
  */
 static bool needs_resident(const struct nbd_config *cfg)
 {
-	return cfg->persist || cfg->nonetlink || cfg->nofork;
+	return cfg->persist || cfg->nonetlink || cfg->nofork ||
+	       cfg->tls.enabled;
 }
 
 /* SIGTERM/SIGINT as a readable fd: every wait of the pipeline polls it. */

@@ -23,6 +23,7 @@ enum {
 	OPT_LIST_DEVICES,
 	OPT_NBDTAB,
 	OPT_KTLS,
+	OPT_STATUS,
 };
 
 static const char short_opts[] = "A:b:B:c:C:d:F:ghH:i:K:lLmnN:pPRst:T:uVxy:";
@@ -55,6 +56,7 @@ static const struct option long_opts[] = {
 	{ "psk-user", required_argument, NULL, OPT_PSK_USER },
 	{ "readonly", no_argument, NULL, 'R' },
 	{ "size", required_argument, NULL, 'B' },
+	{ "status", required_argument, NULL, OPT_STATUS },
 	{ "swap", no_argument, NULL, 's' },
 	{ "systemd-mark", no_argument, NULL, 'm' },
 	{ "timeout", required_argument, NULL, 't' },
@@ -72,13 +74,17 @@ void cli_usage(FILE *f)
 	      "       nbd-client nbdX                (options from /etc/nbdtab)\n"
 	      "       nbd-client -d nbd_device       disconnect\n"
 	      "       nbd-client -c nbd_device       is it connected? (exit 0 yes, 1 no)\n"
+	      "       nbd-client --status nbd_device its server and connections\n"
 	      "       nbd-client -l host [port]      list exports\n"
 	      "       nbd-client --check host|URI    negotiate, report, disconnect\n"
 	      "       nbd-client --list-devices      show nbd devices\n"
 	      "Options (one or two dashes):\n"
 	      "  -d, -disconnect DEVICE   disconnect DEVICE\n"
-	      "  -c, -check DEVICE        exit 0 if DEVICE is connected, 1 if not\n"
+	      "  -c, -check DEVICE        print the pid in /sys/block/nbdN/pid and exit 0 if\n"
+	      "                           DEVICE is connected; exit 1 if not\n"
 	      "  -c, --check HOST|URI     negotiate, print the export's details, disconnect\n"
+	      "  --status DEVICE          say what DEVICE is connected to (--json: an object);\n"
+	      "                           exit 0 connected, 1 not\n"
 	      "  -l, -list                list the server's exports\n"
 	      "  -N, -name NAME           export name (default: the server's default export)\n"
 	      "  -b, -block-size N        block size: 512, 1024, 2048 or 4096\n"
@@ -96,7 +102,8 @@ void cli_usage(FILE *f)
 	      "  -g, -no-optgo            use NBD_OPT_EXPORT_NAME instead of NBD_OPT_GO\n"
 	      "  -i, -identifier ID       backend identifier shown in sysfs\n"
 	      "  -u, -unix                host is a Unix socket path\n"
-	      "  --json                   machine-readable output for --check and --list-devices\n"
+	      "  --json                   machine-readable output for --check, --status and\n"
+	      "                           --list-devices\n"
 	      "  --nbdtab FILE            read FILE instead of /etc/nbdtab\n"
 	      "TLS (any of these enables TLS, which is then required):\n"
 	      "  -x, -enable-tls          use TLS, verifying the server with the system CAs\n"
@@ -234,10 +241,11 @@ static int apply_opt(int opt, const char *arg, struct nbd_config *c,
 	case 'l': out->mode = MODE_LIST; return 0;
 	case 'd': out->mode = MODE_DISCONNECT; return set_device(c, arg, e);
 	case 'c':
-		/* -c DEV is the reference's status check; --check HOST|URI
-		 * (anything that is not a device) is our negotiation check. */
+		/* -c DEV is the reference's check (the pid in sysfs);
+		 * --check HOST|URI (anything that is not a device) is our
+		 * negotiation check. */
 		if (is_nbd_device(arg)) {
-			out->mode = MODE_STATUS;
+			out->mode = MODE_PID;
 			return set_device(c, arg, e);
 		}
 		out->mode = MODE_CHECK;
@@ -247,6 +255,13 @@ static int apply_opt(int opt, const char *arg, struct nbd_config *c,
 		return 1; /* arg is the first positional argument */
 	case OPT_JSON: out->json = true; return 0;
 	case OPT_LIST_DEVICES: out->mode = MODE_LIST_DEVICES; return 0;
+	case OPT_STATUS:
+		out->mode = MODE_STATUS;
+		/* "--status --json nbd0": the argument getopt took is an
+		 * option; the device comes as a positional argument */
+		if (arg[0] == '-' && arg[1])
+			return 2;
+		return 1;
 	case OPT_NBDTAB: return set_str(&out->nbdtab, arg, e);
 	case 'V': out->mode = MODE_VERSION; return 0;
 	case 'h': out->mode = MODE_HELP; return 0;
@@ -329,7 +344,14 @@ static int positionals(char **args, int n, struct nbd_config *c,
 {
 	int i = 0;
 
-	if (out->mode == MODE_DISCONNECT || out->mode == MODE_STATUS ||
+	if (out->mode == MODE_STATUS) {
+		if (n == 0)
+			return err_set(e, "--status needs an nbd device (e.g. /dev/nbd0)");
+		if (n > 1)
+			return err_set(e, "unexpected argument '%s'", args[1]);
+		return set_device(c, args[0], e);
+	}
+	if (out->mode == MODE_DISCONNECT || out->mode == MODE_PID ||
 	    out->mode == MODE_LIST_DEVICES || out->mode == MODE_VERSION ||
 	    out->mode == MODE_HELP) {
 		if (n)
@@ -375,6 +397,17 @@ static int positionals(char **args, int n, struct nbd_config *c,
 	return 0;
 }
 
+/* opt (a short option's letter, or a long option's value) needs one. */
+static bool takes_argument(int opt)
+{
+	const struct option *o;
+
+	for (o = long_opts; o->name; o++)
+		if (o->val == opt)
+			return o->has_arg == required_argument;
+	return false;
+}
+
 /*
  * getopt said '?'.  A bad letter inside a cluster ("-port": 'o') leaves
  * optind on that argument; one at its end, a long option and a missing
@@ -385,7 +418,7 @@ static void bad_option(int argc, char **argv, struct nbd_err *e)
 	const char *a = argv[optind - 1];
 	size_t n;
 
-	if (optopt && strchr(short_opts, optopt)) {
+	if (optopt && takes_argument(optopt)) {
 		err_set(e, "option '%s' needs an argument", a);
 		return;
 	}
@@ -398,6 +431,16 @@ static void bad_option(int argc, char **argv, struct nbd_err *e)
 			optopt, a);
 	else
 		err_set(e, "unknown option '%s' (see nbd-client -help)", a);
+}
+
+/*
+ * "-st 30" is -swap -timeout 30 to the reference, which has no --status
+ * that getopt_long_only could take it to abbreviate: it stays that.
+ */
+static bool swap_timeout(char **argv, int opt)
+{
+	return opt == OPT_STATUS && optind >= 3 && optarg == argv[optind - 1] &&
+	       !strcmp(argv[optind - 2], "-st");
 }
 
 int cli_parse(int argc, char **argv, struct nbd_config *c, struct cli *out,
@@ -416,6 +459,10 @@ int cli_parse(int argc, char **argv, struct nbd_config *c, struct cli *out,
 		if (opt == '?') {
 			bad_option(argc, argv, e);
 			goto out;
+		}
+		if (swap_timeout(argv, opt)) {
+			c->swap = true;
+			opt = 't';
 		}
 		r = apply_opt(opt, optarg, c, out, e);
 		if (r < 0)

@@ -13,7 +13,8 @@ enum nbd_mode {
 	MODE_ATTACH,		/* host [port] [dev], URI [dev], -u path dev */
 	MODE_NBDTAB,		/* nbd-client nbdX: everything from nbdtab */
 	MODE_DISCONNECT,	/* -d dev */
-	MODE_STATUS,		/* -c dev */
+	MODE_PID,		/* -c dev: the pid in sysfs, as the reference */
+	MODE_STATUS,		/* --status dev: what it is connected to */
 	MODE_LIST,		/* -l host */
 	MODE_CHECK,		/* --check host|URI: negotiate and report */
 	MODE_LIST_DEVICES,	/* --list-devices */

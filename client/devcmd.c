@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* -d, -c and --list-devices: netlink, or ioctl/sysfs without it. */
+/*
+ * -d and --list-devices: netlink, or the ioctls without it.  -c and
+ * --status: sysfs, whichever interface attached the device.
+ */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,9 +17,9 @@
 #define MAX_DEVICES 1024
 
 /*
- * 1: netlink open; 0: use ioctl (asked for, or no netlink family).  -d and
- * -c never load the module: without it no device is connected, and the
- * ioctl path says so (-c: not connected; -d: no such device).
+ * 1: netlink open; 0: use ioctl (asked for, or no netlink family).  -d
+ * never loads the module: without it no device is connected, and the
+ * ioctl path says so (no such device).
  */
 static int open_nl(const struct nbd_config *cfg, struct nbd_nl **nl,
 		   struct nbd_err *e)
@@ -77,53 +80,73 @@ static void print_backend(int index)
 	printf(links[0] ? " (%s)\n" : "\n", links);
 }
 
-int attach_status(const struct nbd_config *cfg, struct nbd_err *e)
+/* One device as a JSON object (no newline). */
+static void device_json(int index, bool connected)
 {
-	struct nbd_dev_status st;
-	struct nbd_nl *nl;
-	size_t n = 0;
-	int index, r, pid = 0;
+	char backend[512], links[4096];
+	int b = nbd_sysfs_backend(index, backend, sizeof(backend));
 
-	r = open_device(cfg, &index, &nl, e);
+	printf("{\"device\": \"/dev/nbd%d\", \"index\": %d, \"connected\": %s, \"backend\": ",
+	       index, index, connected ? "true" : "false");
+	if (b > 0)
+		report_json_string(stdout, backend);
+	else
+		printf("null");
+	state_describe(index, 1, links, sizeof(links));
+	if (links[0])
+		printf(", \"connections\": %s", links);
+	printf("}");
+}
+
+/*
+ * -c and --status ask sysfs, not netlink: it answers for devices attached
+ * either way, without privilege, and loads no module (without one, no
+ * device is connected).
+ */
+int attach_pid(const struct nbd_config *cfg, struct nbd_err *e)
+{
+	char pid[64];
+	int index, r;
+
+	index = nbd_dev_index(cfg->device, e);
+	if (index < 0)
+		return -1;
+	r = nbd_sysfs_pid(index, pid, sizeof(pid), e);
+	if (r == 1)
+		fputs(pid, stdout);
+	return r;
+}
+
+int attach_status(const struct nbd_config *cfg, bool json, struct nbd_err *e)
+{
+	char pid[64];
+	int index, r;
+
+	index = nbd_dev_index(cfg->device, e);
+	if (index < 0)
+		return -1;
+	r = nbd_sysfs_pid(index, pid, sizeof(pid), e);
 	if (r < 0)
 		return -1;
-	if (r == 0) {
-		r = nbd_ioctl_check(cfg->device, &pid, e);
-		if (r == 1)
-			printf("%d\n", pid);
-		return r;
-	}
-	r = nbd_nl_status(nl, index, &st, 1, &n, e);
-	nbd_nl_close(nl);
-	if (r < 0)
-		return -1;
-	if (n == 1 && st.connected) {
+	if (json) {
+		device_json(index, r == 1);
+		printf("\n");
+	} else if (r == 1) {
 		print_backend(index);
-		return 1;
+	} else {
+		printf("/dev/nbd%d: not connected\n", index);
 	}
-	return 0;
+	return r;
 }
 
 static void list_json(const struct nbd_dev_status *st, size_t n)
 {
-	char backend[512], links[4096];
 	size_t i;
 
 	printf("[");
 	for (i = 0; i < n; i++) {
-		int b = nbd_sysfs_backend(st[i].index, backend, sizeof(backend));
-
-		printf("%s{\"device\": \"/dev/nbd%d\", \"index\": %d, \"connected\": %s, \"backend\": ",
-		       i ? ", " : "", st[i].index, st[i].index,
-		       st[i].connected ? "true" : "false");
-		if (b > 0)
-			report_json_string(stdout, backend);
-		else
-			printf("null");
-		state_describe(st[i].index, 1, links, sizeof(links));
-		if (links[0])
-			printf(", \"connections\": %s", links);
-		printf("}");
+		printf("%s", i ? ", " : "");
+		device_json(st[i].index, st[i].connected);
 	}
 	printf("]\n");
 }

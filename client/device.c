@@ -70,6 +70,7 @@ int device_init(struct nbd_device *d, const struct nbd_config *cfg,
 	d->stop_fd = -1;
 	d->state_fd = -1;
 	d->limit_fd = -1;
+	d->sys_fd = -1;
 	/* everything a resident process needs later is opened now: after
 	 * switch_root it may find no /dev, /sys or /proc at all */
 	d->null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -356,7 +357,7 @@ static int kernel_connect(struct nbd_device *d, struct nbd_err *e)
 	return nbd_nl_connect(d->nl, &k, &d->index, e);
 }
 
-/* For -c and --list-devices: which data path each link took. */
+/* For --status and --list-devices: which data path each link took. */
 static void save_state(struct nbd_device *d)
 {
 	struct state_link l[DEVICE_MAX_LINKS];
@@ -369,6 +370,23 @@ static void save_state(struct nbd_device *d)
 	if (state_write(d->state_fd, d->name, getpid(), l, d->n) < 0)
 		nbd_log(&d->log, LOG_WARNING, "cannot record the connections in " NBD_STATE_DIR "/%s: %s",
 			d->name, strerror(errno));
+}
+
+/*
+ * Remember whose device it is: the kernel shows the pid of the task that
+ * started it (the one that sent CONNECT: us).  Through a directory fd
+ * opened now, as after switch_root there may be no /sys to open.
+ */
+static void note_owner(struct nbd_device *d)
+{
+	d->kpid[0] = 0;
+	if (!d->nl)
+		return;
+	d->sys_fd = nbd_sysfs_open(d->index);
+	if (d->sys_fd >= 0 &&
+	    nbd_sysfs_pid_at(d->sys_fd, d->kpid, sizeof(d->kpid)) != 1)
+		d->kpid[0] = 0;
+	d->kpid[strcspn(d->kpid, "\n")] = 0;
 }
 
 static void handed_over(struct nbd_device *d, unsigned int k)
@@ -401,6 +419,7 @@ int device_attach(struct nbd_device *d, struct nbd_err *e)
 			nbd_nl_disconnect(d->nl, d->index, &ignored);
 		return -1;
 	}
+	note_owner(d);
 	save_state(d);
 	return 0;
 }
@@ -447,6 +466,26 @@ void device_link_dead(struct nbd_device *d, unsigned int k)
 	d->link[k].state = LINK_DEAD;
 }
 
+/*
+ * Connected, but still ours?  After a -d, another attach may take the
+ * device before we looked: its pid then is another.  Absent or unreadable
+ * says nothing (being set up, or torn down): the next look tells.
+ */
+static bool still_ours(struct nbd_device *d)
+{
+	char pid[32];
+
+	if (d->sys_fd < 0 || !d->kpid[0] ||
+	    nbd_sysfs_pid_at(d->sys_fd, pid, sizeof(pid)) != 1)
+		return true;
+	pid[strcspn(pid, "\n")] = 0;
+	if (!strcmp(pid, d->kpid))
+		return true;
+	nbd_log(&d->log, LOG_NOTICE, "/dev/%s was disconnected and attached again (by pid %s)",
+		d->name, pid);
+	return false;
+}
+
 int device_connected(struct nbd_device *d)
 {
 	struct nbd_dev_status st;
@@ -457,7 +496,7 @@ int device_connected(struct nbd_device *d)
 		nbd_log(&d->log, LOG_WARNING, "%s", e.msg);
 		return -1;
 	}
-	return n == 1 && st.connected;
+	return n == 1 && st.connected && still_ours(d);
 }
 
 void device_close(struct nbd_device *d)
@@ -483,8 +522,11 @@ void device_close(struct nbd_device *d)
 		close(d->state_fd);
 	if (d->limit_fd >= 0)
 		close(d->limit_fd);
+	if (d->sys_fd >= 0)
+		close(d->sys_fd);
 	d->state_fd = -1;
 	d->limit_fd = -1;
+	d->sys_fd = -1;
 	d->null_fd = -1;
 	d->log.kmsg_fd = -1;
 }

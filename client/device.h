@@ -66,6 +66,10 @@ struct nbd_device {
 	int state_fd;			/* NBD_STATE_DIR, or -1 */
 	int limit_fd;			/* queue/max_sectors_kb, or -1 */
 	uint32_t hw_kb;			/* the device's own maximum, 0 unknown */
+	int sys_fd;			/* /sys/block/nbdN once attached
+					 * (netlink), or -1 */
+	char kpid[32];			/* its pid file then: the device is
+					 * ours while it says this */
 	struct conn_addr addr;		/* the server's, once connected */
 	bool attached;			/* the kernel has the device */
 	bool resident;			/* warnings go to the log */
@@ -90,7 +94,8 @@ int device_attach(struct nbd_device *d, struct nbd_err *e);
 int device_reconnect(struct nbd_device *d, unsigned int k, struct nbd_err *e);
 /* Link k died: release what it held, mark it LINK_DEAD. */
 void device_link_dead(struct nbd_device *d, unsigned int k);
-/* 1 the kernel says connected, 0 not, -1 cannot tell (logged). */
+/* 1 the kernel says connected (and the device is still the one we
+ * attached), 0 not, -1 cannot tell (logged). */
 int device_connected(struct nbd_device *d);
 /* Log which data path each TLS link took (once resident). */
 void device_log_links(struct nbd_device *d);

@@ -112,8 +112,10 @@ static int run(struct nbd_config *cfg, struct cli *cli, char **argv,
 		return attach_run(cfg, argv, e);
 	case MODE_DISCONNECT:
 		return attach_disconnect(cfg, e);
+	case MODE_PID:
+		return attach_pid(cfg, e);
 	case MODE_STATUS:
-		return attach_status(cfg, e);
+		return attach_status(cfg, cli->json, e);
 	case MODE_LIST_DEVICES:
 		return attach_list_devices(cli->json, e);
 	}
@@ -139,8 +141,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "nbd-client: %s\n", e.msg);
 	config_free(&cfg);
 	cli_free(&cli);
-	/* -c: 0 connected, 1 not connected, 2 error (as the reference) */
-	if (cli.mode == MODE_STATUS)
+	/* -c and --status: 0 connected, 1 not connected, 2 error (as the
+	 * reference's -c) */
+	if (cli.mode == MODE_PID || cli.mode == MODE_STATUS)
 		return r < 0 ? 2 : (r == 1 ? 0 : 1);
 	return r < 0 ? 1 : 0;
 }

@@ -1,15 +1,18 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The resident per-device process (-persist, the ioctl interface, which
- * needs a process blocked in NBD_DO_IT, and -nofork).  It watches every
- * link of the device (device.h): the kernel shuts a link's socket down when
- * it marks it dead, plaintext or TLS, whatever the cause; NBD_CMD_LINK_DEAD
- * events (subscribed before CONNECT) and a periodic status check back that
- * up.  With -persist it reconnects each dead link through the same
- * pipeline as the first attach, with exponential backoff, and gives up for
- * good (disconnecting the device, exit status 1) when the server offers a
- * different export.  SIGTERM/SIGINT end it at once, even mid-negotiation;
- * it also ends when the device is disconnected.
+ * The resident per-device process (-persist, TLS, the ioctl interface,
+ * which needs a process blocked in NBD_DO_IT, and -nofork).  It watches
+ * every link of the device (device.h): the kernel shuts a link's socket
+ * down when it marks it dead, plaintext or TLS, whatever the cause; a
+ * periodic status check and, with -persist, NBD_CMD_LINK_DEAD events
+ * (subscribed before CONNECT) back that up.  With -persist it reconnects each
+ * dead link through the same pipeline as the first attach, with
+ * exponential backoff, and gives up for good (disconnecting the device,
+ * exit status 1) when the server offers a different export; without it a
+ * dead link is only logged (and its proxy reaped).  SIGTERM/SIGINT end it
+ * at once, even mid-negotiation; it also ends when the device is
+ * disconnected, or found attached again by another process (its pid in
+ * sysfs is not the one it started the device with).
  */
 #ifndef NBDC_MONITOR_H
 #define NBDC_MONITOR_H

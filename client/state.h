@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Which data path each connection of an attached device took (plaintext,
- * TLS proxy, kernel TLS), kept in NBD_STATE_DIR/nbdN for -c and
+ * TLS proxy, kernel TLS), kept in NBD_STATE_DIR/nbdN for --status and
  * --list-devices: the kernel knows only that it has sockets.  Written by
  * the process that attached the device, and again by the monitor after
  * each reconnect (through a directory fd opened beforehand: after

@@ -224,27 +224,3 @@ int nbd_ioctl_disconnect(const char *dev, struct nbd_err *e)
 	close(fd);
 	return rc;
 }
-
-int nbd_ioctl_check(const char *dev, int *pid_out, struct nbd_err *e)
-{
-	char buf[32], *end;
-	int index;
-	long pid;
-
-	index = nbd_dev_index(dev, e);
-	if (index < 0)
-		return -1;
-	if (nbd_sysfs_attr(index, "pid", buf, sizeof(buf)) < 0) {
-		if (errno == ENOENT)
-			return 0;
-		return err_errno(e, errno, "cannot read /sys/block/nbd%d/pid",
-				 index);
-	}
-	errno = 0;
-	pid = strtol(buf, &end, 10);
-	if (end == buf || *end || errno || pid < 0 || pid > INT_MAX)
-		return err_set(e, "unexpected content in /sys/block/nbd%d/pid: '%s'",
-			       index, buf);
-	*pid_out = (int)pid;
-	return 1;
-}

@@ -65,6 +65,24 @@ struct nbd_dev_status {
  */
 int nbd_sysfs_attr(int index, const char *attr, char *buf, size_t len);
 
+/*
+ * /sys/block/nbd<index>/pid as it is (the pid and a newline) into buf,
+ * NUL-terminated.  The kernel creates it when the device starts
+ * (NBD_CMD_CONNECT, or NBD_DO_IT with the ioctls), holding the pid of the
+ * task that started it, and removes it with the connection's last
+ * reference.  1 present, 0 absent (not connected, no such device, no nbd
+ * module), -1 with e set when it cannot be read.
+ */
+int nbd_sysfs_pid(int index, char *buf, size_t len, struct nbd_err *e);
+/*
+ * The same through /sys/block/nbd<index> opened beforehand (a resident
+ * process may see no /sys of its own after switch_root): nbd_sysfs_open
+ * returns the directory's fd, or -1 (errno); nbd_sysfs_pid_at 1 present,
+ * 0 absent, -1 (errno) unreadable.
+ */
+int nbd_sysfs_open(int index);
+int nbd_sysfs_pid_at(int dirfd, char *buf, size_t len);
+
 /* /sys/block/nbdN/backend (kernel >= 5.x, netlink devices only).  Returns
  * the length (0: no identifier), or -1 with errno set if absent. */
 int nbd_sysfs_backend(int index, char *buf, size_t len);
@@ -222,11 +240,5 @@ int nbd_ioctl_setup(const char *dev, const struct nbd_attach *a,
 int nbd_ioctl_do_it(int devfd, struct nbd_err *e);
 /* NBD_DISCONNECT then NBD_CLEAR_SOCK (its error ignored). */
 int nbd_ioctl_disconnect(const char *dev, struct nbd_err *e);
-/*
- * /sys/block/nbdN/pid (present while connected, netlink or ioctl): 1 with
- * *pid_out = the pid it holds, 0 if absent (not connected, or no such
- * device), -1 for a bad name or an unreadable/unexpected file.
- */
-int nbd_ioctl_check(const char *dev, int *pid_out, struct nbd_err *e);
 
 #endif

@@ -14,18 +14,13 @@
 
 #include "kernel.h"
 
-int nbd_sysfs_attr(int index, const char *attr, char *buf, size_t len)
+/* dirfd/name as it is, NUL-terminated: its length, or -1 (errno). */
+static int read_at(int dirfd, const char *name, char *buf, size_t len)
 {
-	char path[64];
 	ssize_t n;
 	int fd, saved;
 
-	if (index < 0 || !len) {
-		errno = EINVAL;
-		return -1;
-	}
-	snprintf(path, sizeof(path), "/sys/block/nbd%d/%s", index, attr);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
 	do
@@ -37,10 +32,60 @@ int nbd_sysfs_attr(int index, const char *attr, char *buf, size_t len)
 		errno = saved;
 		return -1;
 	}
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\0'))
-		n--;
 	buf[n] = '\0';
 	return (int)n;
+}
+
+static int read_attr(int index, const char *attr, char *buf, size_t len)
+{
+	char path[64];
+
+	if (index < 0 || !len) {
+		errno = EINVAL;
+		return -1;
+	}
+	snprintf(path, sizeof(path), "/sys/block/nbd%d/%s", index, attr);
+	return read_at(AT_FDCWD, path, buf, len);
+}
+
+int nbd_sysfs_attr(int index, const char *attr, char *buf, size_t len)
+{
+	int n = read_attr(index, attr, buf, len);
+
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\0'))
+		n--;
+	if (n >= 0)
+		buf[n] = '\0';
+	return n;
+}
+
+int nbd_sysfs_pid(int index, char *buf, size_t len, struct nbd_err *e)
+{
+	if (read_attr(index, "pid", buf, len) >= 0)
+		return 1;
+	/* ENODEV: removed between the open and the read */
+	if (errno == ENOENT || errno == ENODEV)
+		return 0;
+	return err_errno(e, errno, "cannot read /sys/block/nbd%d/pid", index);
+}
+
+int nbd_sysfs_open(int index)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/sys/block/nbd%d", index);
+	return open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+int nbd_sysfs_pid_at(int dirfd, char *buf, size_t len)
+{
+	if (!len) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (read_at(dirfd, "pid", buf, len) >= 0)
+		return 1;
+	return errno == ENOENT || errno == ENODEV ? 0 : -1;
 }
 
 int nbd_sysfs_backend(int index, char *buf, size_t len)

@@ -73,7 +73,7 @@ check "ktls: attach /dev/nbd0" attach ktls
 check "proxy: attach /dev/nbd1" attach proxy
 check "ref: attach /dev/nbd2 (TLS)" attach ref
 check "plain: attach /dev/nbd3" attach plain
-for d in 0 1 3; do diag "$(nbdc -c /dev/nbd$d 2>&1)"; done
+for d in 0 1 3; do diag "$(nbdc --status /dev/nbd$d 2>&1)"; done
 pid_of() { grep -l "^$1\$" /proc/[0-9]*/comm 2>/dev/null | sed 's|/proc/||; s|/comm||'; }
 PROXY=$(pid_of nbd-proxy)
 REFPID=$(pid_of nbd-client-ref)

@@ -36,6 +36,12 @@ bad "-connections needs the netlink interface; drop -nonetlink" -nonetlink -C 2 
 bad "-persist needs the netlink interface (NBD_CMD_RECONFIGURE); drop -nonetlink" -persist -nonetlink h 10809 /dev/nbd0
 bad "unexpected argument '2'" -l h 1 2
 bad "unexpected argument 'extra'" -c nbd0 extra
+bad "unexpected argument 'extra'" --status nbd0 extra
+bad "option '--status' needs an argument" --status
+bad "option '--nbdtab' needs an argument" --nbdtab
+bad "'/dev/sda' is not an nbd device (expected /dev/nbdN)" --status /dev/sda
+# -st is -swap -timeout, as in the reference (not an abbreviation of --status)
+bad "invalid timeout '0': expected a number from 1 to 2147483" -st 0 host
 bad "cannot read $T_TMP/none: No such file or directory" --nbdtab "$T_TMP/none" nbd0
 printf 'nbd0 host\n' >"$T_TMP/tab"
 bad "$T_TMP/tab:1: missing export name for nbd0" --nbdtab "$T_TMP/tab" nbd0
@@ -75,7 +81,7 @@ like "$OUT" '^Usage: nbd-client \[options\] host \[port\] \[nbd_device\]' "-help
 for o in -name -block-size -size -timeout -dead-timeout -connections -persist -swap -nofork \
 	-systemd-mark -nonetlink -readonly -preinit -no-optgo -identifier -unix --json --nbdtab \
 	-enable-tls -cacertfile -certfile -keyfile -tlshostname --priority --psk-file --psk-user --ktls \
-	-version -help --check --list-devices -list -disconnect; do
+	-version -help --check --status --list-devices -list -disconnect; do
 	like "$OUT" "[ ,]${o#-}[ ,]|[ ,]-${o#-}[ ,]|${o} " "-help mentions $o"
 done
 

@@ -180,6 +180,17 @@ else
 	is "$ERR$OUT" "" "-c /dev/nbd0 without the module: prints nothing"
 	nbdc -c /dev/nbd99999
 	is "$RC" 1 "-c /dev/nbd99999 without the module: exit 1 (not connected)"
+	is "$ERR$OUT" "" "-c /dev/nbd99999 without the module: prints nothing"
+	# --status answers as -c does, and says so
+	nbdc --status /dev/nbd0
+	is "$RC" 1 "--status /dev/nbd0 without the module: exit 1 (not connected)"
+	is "$OUT" "/dev/nbd0: not connected" "--status /dev/nbd0 without the module: says so"
+	is "$ERR" "" "--status /dev/nbd0 without the module: nothing on stderr"
+	nbdc --status nbd3 --json
+	is "$RC" 1 "--status nbd3 --json without the module: exit 1"
+	is "$OUT" '{"device": "/dev/nbd3", "index": 3, "connected": false, "backend": null}' \
+		"--status nbd3 --json without the module: one object"
+	is "$ERR" "" "--status nbd3 --json without the module: nothing on stderr"
 fi
 
 done_testing

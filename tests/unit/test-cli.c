@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* cli_parse cases found by tests/fuzz (fuzz-cli). */
+/* cli_parse cases found by tests/fuzz (fuzz-cli), and the device
+ * commands' spellings. */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,8 +28,83 @@ static void refused(const char *name, const char *msg, char **args)
 	config_free(&c);
 }
 
+/* argv is accepted: mode, device (NULL: none), -swap and -timeout. */
+static void accepted(const char *name, enum nbd_mode mode, const char *dev,
+		     bool swap, unsigned int timeout, char **args)
+{
+	char *argv[16] = { "nbd-client" };
+	struct nbd_config c;
+	struct nbd_err e = { "" };
+	struct cli o;
+	int argc = 1;
+
+	while (*args)
+		argv[argc++] = *args++;
+	config_init(&c);
+	is_int(cli_parse(argc, argv, &c, &o, &e), 0, "%s: accepted", name);
+	is_str(e.msg, "", "%s: no message", name);
+	is_int(o.mode, mode, "%s: mode", name);
+	is_str(c.device, dev, "%s: device", name);
+	is_int(c.swap, swap, "%s: -swap", name);
+	is_int(c.timeout, timeout, "%s: -timeout", name);
+	cli_free(&o);
+	config_free(&c);
+}
+
+/*
+ * -c DEVICE is the reference's check (the pid in sysfs); --status DEVICE
+ * describes the device.  "-st 30" is -swap -timeout 30 in the reference,
+ * which has no --status to abbreviate: so it stays.
+ */
+static void device_commands(void)
+{
+	accepted("-c nbd0", MODE_PID, "/dev/nbd0", false, 0,
+		 (char *[]){ "-c", "nbd0", NULL });
+	accepted("-check /dev/nbd3", MODE_PID, "/dev/nbd3", false, 0,
+		 (char *[]){ "-check", "/dev/nbd3", NULL });
+	accepted("-nonetlink -c /dev/nbd2", MODE_PID, "/dev/nbd2", false, 0,
+		 (char *[]){ "-nonetlink", "-c", "/dev/nbd2", NULL });
+	accepted("--status /dev/nbd1", MODE_STATUS, "/dev/nbd1", false, 0,
+		 (char *[]){ "--status", "/dev/nbd1", NULL });
+	accepted("-status nbd4 --json", MODE_STATUS, "/dev/nbd4", false, 0,
+		 (char *[]){ "-status", "nbd4", "--json", NULL });
+	accepted("--status=nbd5", MODE_STATUS, "/dev/nbd5", false, 0,
+		 (char *[]){ "--status=nbd5", NULL });
+	accepted("--stat nbd6", MODE_STATUS, "/dev/nbd6", false, 0,
+		 (char *[]){ "--stat", "nbd6", NULL });
+	accepted("--status --json nbd7", MODE_STATUS, "/dev/nbd7", false, 0,
+		 (char *[]){ "--status", "--json", "nbd7", NULL });
+	accepted("--status -s nbd8", MODE_STATUS, "/dev/nbd8", true, 0,
+		 (char *[]){ "--status", "-s", "nbd8", NULL });
+	accepted("-st 30 host 10809 nbd0", MODE_ATTACH, "/dev/nbd0", true, 30,
+		 (char *[]){ "-st", "30", "host", "10809", "nbd0", NULL });
+	accepted("--check host", MODE_CHECK, NULL, false, 0,
+		 (char *[]){ "--check", "host", NULL });
+	refused("--status /dev/sda",
+		"'/dev/sda' is not an nbd device (expected /dev/nbdN)",
+		(char *[]){ "--status", "/dev/sda", NULL });
+	refused("--status host", "'host' is not an nbd device (expected /dev/nbdN)",
+		(char *[]){ "--status", "host", NULL });
+	refused("--status nbd0 extra", "unexpected argument 'extra'",
+		(char *[]){ "--status", "nbd0", "extra", NULL });
+	refused("--status", "option '--status' needs an argument",
+		(char *[]){ "--status", NULL });
+	refused("--status --json", "--status needs an nbd device (e.g. /dev/nbd0)",
+		(char *[]){ "--status", "--json", NULL });
+	refused("--status nbd0 nbd1", "unexpected argument 'nbd1'",
+		(char *[]){ "--status", "nbd0", "nbd1", NULL });
+	refused("-st", "option '-st' needs an argument",
+		(char *[]){ "-st", NULL });
+	/* long options without a short one said "unknown option '-?'" */
+	refused("--nbdtab", "option '--nbdtab' needs an argument",
+		(char *[]){ "--nbdtab", NULL });
+	refused("--ktls", "option '--ktls' needs an argument",
+		(char *[]){ "--ktls", NULL });
+}
+
 int main(void)
 {
+	device_commands();
 	/* a device where the server belongs was taken as the whole command
 	 * line: -l /dev/nbd0 listed no server, "/dev/nbd0 host" attached
 	 * with no server */

@@ -72,8 +72,11 @@ expect 1 "only root can attach an nbd device $ROOTONLY" "nobody: -nonetlink" \
 	$NOBODY nbdc -nonetlink 127.0.0.1 10809 /dev/nbd1
 expect 1 "only root can disconnect an nbd device $ROOTONLY" "nobody: -d" \
 	$NOBODY nbdc -d /dev/nbd0
-check_eq "nobody: -c works (NBD_CMD_STATUS needs no privilege)" \
-	"$($NOBODY nbdc -c /dev/nbd0; echo rc=$?)" "/dev/nbd0: connected to nbd://127.0.0.1:10809/
+check_eq "nobody: --status works (sysfs needs no privilege)" \
+	"$($NOBODY nbdc --status /dev/nbd0; echo rc=$?)" "/dev/nbd0: connected to nbd://127.0.0.1:10809/
+rc=0"
+check_eq "nobody: -c works: the pid in sysfs" \
+	"$($NOBODY nbdc -c /dev/nbd0; echo rc=$?)" "$(cat /sys/block/nbd0/pid)
 rc=0"
 check_rc 1 "nobody: /dev/nbd1 untouched" nbdc -c /dev/nbd1
 

@@ -7,7 +7,7 @@
 # AES-128-GCM, AES-256-GCM and CHACHA20-POLY1305, 64 MiB byte-exact, ext4,
 # -C 2, -persist across a server restart, a server that ends the TLS
 # session mid-stream, --ktls=auto falling back to the proxy when the tls
-# module is gone, -c and --list-devices showing the path, and
+# module is gone, --status and --list-devices showing the path, and
 # /proc/net/tls_stat counting the kernel's work.
 . "$(dirname "$0")/lib.sh"
 vm_setup
@@ -45,10 +45,12 @@ for v in 1.3 1.2; do
 	done
 done
 
-# --- -c and --list-devices say which path each connection took ------------------
+# --- --status and --list-devices say which path each connection took ------------
 out=$(nbdc --ktls=on $CA localhost 10809 /dev/nbd1 2>&1); rc=$?
 check_eq "default cipher: attach exit 0" "$rc" 0
-check_eq "-c shows kernel TLS" "$(nbdc -c /dev/nbd1)" "/dev/nbd1: connected to nbds://localhost:10809/ (kernel TLS, TLS1.3, AES-128-GCM)"
+check_eq "--status shows kernel TLS" "$(nbdc --status /dev/nbd1)" "/dev/nbd1: connected to nbds://localhost:10809/ (kernel TLS, TLS1.3, AES-128-GCM)"
+pid=$(nbdc -c /dev/nbd1)
+check_eq "kernel TLS: -c prints a live process of ours, which stays" "$(tr '\0' ' ' </proc/$pid/cmdline 2>&1)" "nbdc --ktls=on $CA localhost 10809 /dev/nbd1 "
 check_eq "--list-devices --json shows the connections" \
 	"$(nbdc --list-devices --json | grep -o '"device": "/dev/nbd1"[^]]*]}')" \
 	'"device": "/dev/nbd1", "index": 1, "connected": true, "backend": "nbds://localhost:10809/", "connections": [{"path": "kernel TLS", "tls": "TLS1.3, AES-128-GCM"}]}'
@@ -56,7 +58,7 @@ roundtrip "kTLS 64 MiB" /dev/nbd1 21 64
 ext4_roundtrip "ext4 over kTLS" /dev/nbd1 22 8
 check "-d /dev/nbd1" nbdc -d /dev/nbd1
 
-# --- -C 2: two kernel TLS sockets, no process ------------------------------------
+# --- -C 2: two kernel TLS sockets, no proxy --------------------------------------
 out=$(nbdc --ktls=on -C 2 $CA localhost 10809 /dev/nbd2 2>&1); rc=$?
 check_eq "-C 2: attach exit 0" "$rc" 0
 check_eq "-C 2: no proxy" "$(proxies)" 0
@@ -100,7 +102,7 @@ check_eq "auto without tls.ko: exit 0" "$rc" 0
 check_eq "auto without tls.ko: says so once, and which path" "$out" "nbd-client: warning: kernel TLS not used: cannot load the tls kernel module: no tls module for kernel $KV (kernel built without CONFIG_TLS, or its modules are not installed); a TLS proxy process carries the data (--ktls=off says so quietly)
 Connected /dev/nbd5"
 check_eq "auto without tls.ko: one proxy" "$(proxies)" 1
-check_eq "auto without tls.ko: -c says TLS proxy" "$(nbdc -c /dev/nbd5)" "/dev/nbd5: connected to nbds://localhost:10809/ (TLS proxy, TLS1.3, AES-256-GCM)"
+check_eq "auto without tls.ko: --status says TLS proxy" "$(nbdc --status /dev/nbd5)" "/dev/nbd5: connected to nbds://localhost:10809/ (TLS proxy, TLS1.3, AES-256-GCM)"
 roundtrip "auto fallback" /dev/nbd5 27 8
 check "auto fallback: -d" nbdc -d /dev/nbd5
 out=$(nbdc --ktls=on $CA localhost 10809 /dev/nbd5 2>&1); rc=$?

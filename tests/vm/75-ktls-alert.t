@@ -8,8 +8,9 @@
 # on demand (SIGUSR1 close_notify, SIGUSR2 fatal internal_error, SIGHUP
 # KeyUpdate).  With -persist the monitor reconnects and re-handshakes: the
 # data is intact, a reader sees no error, no proxy process.  Without it the
-# death is logged (by the kernel: no client process stays) and a read
-# fails with EIO, at once or after -T.  The server and the kernel's words
+# death is logged by the kernel (the monitor, which stays with every TLS
+# device, only watches and logs to syslog) and a read fails with EIO, at
+# once or after -T.  The server and the kernel's words
 # are asserted exactly; the diagnostics show the kernel log of each round.
 . "$(dirname "$0")/lib.sh"
 vm_setup
@@ -25,6 +26,7 @@ P13="NORMAL:-VERS-ALL:+VERS-TLS1.3"
 P12="NORMAL:-VERS-ALL:+VERS-TLS1.2"
 proxies() { count_comm nbd-proxy; }
 no_monitor() { test "$(count_comm nbdc)" = 0; }
+alive() { kill -0 "$1" 2>/dev/null; }
 # kmsg_since N: the kernel log after its first N lines
 kmsg_since() { dmesg | tail -n +$(($1 + 1)); }
 kmsg_has() { kmsg_since "$1" | grep -qF "$2"; }
@@ -67,7 +69,7 @@ persist_round() {
 	check_eq "$n: attach exit 0" "$rc" 0
 	check_eq "$n: prints the device" "$out" "Connected $dev"
 	check_eq "$n: no proxy process" "$(proxies)" 0
-	check_eq "$n: -c says kernel TLS" "$(nbdc -c $dev | sed 's/, [A-Z0-9-]*)$/)/')" "$dev: connected to nbds://localhost:$port/ (kernel TLS, $ver)"
+	check_eq "$n: --status says kernel TLS" "$(nbdc --status $dev | sed 's/, [A-Z0-9-]*)$/)/')" "$dev: connected to nbds://localhost:$port/ (kernel TLS, $ver)"
 	mpid=$(grep -l '^nbdc$' /proc/[0-9]*/comm 2>/dev/null | head -n 1 | cut -d/ -f3)
 	roundtrip "$n: before the $(sig_name $sig)" $dev $seed 1
 	reader $dev
@@ -96,7 +98,7 @@ persist_round() {
 	check_eq "$n: data written before reads back byte-exact" "$(devsha $dev 1)" "$(patgen -s $seed 1M | sha)"
 	roundtrip "$n: after the reconnect" $dev $((seed + 100)) 1 2
 	check_eq "$n: still no proxy process" "$(proxies)" 0
-	check_eq "$n: -c says kernel TLS after the reconnect" "$(nbdc -c $dev | sed 's/, [A-Z0-9-]*)$/)/')" "$dev: connected to nbds://localhost:$port/ (kernel TLS, $ver)"
+	check_eq "$n: --status says kernel TLS after the reconnect" "$(nbdc --status $dev | sed 's/, [A-Z0-9-]*)$/)/')" "$dev: connected to nbds://localhost:$port/ (kernel TLS, $ver)"
 	diag "$(kmsg_since $k0 | grep -F "$d")"
 	check "$n: -d" nbdc -d $dev
 	check "$n: the monitor exits after -d" wait_for 15 no_monitor
@@ -108,7 +110,9 @@ dead_round() {
 	targ=; [ "$T" = 0 ] || targ="-T $T"
 	out=$(nbdc --ktls=on -t 5 $targ $CA localhost $port $dev 2>&1); rc=$?
 	check_eq "$n: attach exit 0" "$rc" 0
-	check_eq "$n: no proxy, no monitor" "$(proxies) $(count_comm nbdc)" "0 0"
+	check_eq "$n: no proxy, one monitor" "$(proxies) $(count_comm nbdc)" "0 1"
+	mpid=$(grep -l '^nbdc$' /proc/[0-9]*/comm 2>/dev/null | head -n 1 | cut -d/ -f3)
+	check_eq "$n: the monitor is the pid -c prints" "$(nbdc -c $dev)" "$mpid"
 	roundtrip "$n: before the $(sig_name $sig)" $dev 51 1
 	k0=$(dmesg | wc -l) l0=$(wc -l </tmp/$s.log)
 	t0=$(uptime_s)
@@ -126,14 +130,17 @@ dead_round() {
 	else
 		check "$n: the read failed after -T $T (>= $((T - 1)) s, < $((T + 3)) s)" test "$secs" -ge $((T - 1)) -a "$secs" -lt $((T + 3))
 	fi
-	# nobody else logs it: without -persist the client is not resident
+	# nobody else logs it: without -persist (and -systemd-mark) the monitor
+	# logs to syslog only
 	check "$n: the kernel logged: no fallback" kmsg_has $k0 "block $d: Dead connection, failed to find a fallback"
 	check "$n: the kernel logged: shutting down sockets" kmsg_has $k0 "block $d: shutting down sockets"
 	# (its "I/O error, dev nbdN" line is rate limited: not asserted)
 	check_rc 1 "$n: a second read fails too" timeout 30 dd if=$dev of=/dev/null bs=4k count=1 skip=1 iflag=direct
 	diag "$(kmsg_since $k0 | grep -F "$d" | grep -v 'Buffer I/O error\|flags 0x0 \|unable to read')"
-	diag "$n: -c: $(nbdc -c $dev 2>&1; echo " rc=$?")"
+	diag "$n: --status: $(nbdc --status $dev 2>&1; echo " rc=$?")"
+	check "$n: the monitor stayed with the dead link, without reconnecting" alive "$mpid"
 	check "$n: -d" nbdc -d $dev
+	check "$n: the monitor exits after -d" wait_for 15 no_monitor
 }
 
 persist_round "close_notify TLS1.3" s13 10809 USR1 /dev/nbd0 41 TLS1.3

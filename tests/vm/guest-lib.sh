@@ -132,6 +132,9 @@ devsha() {
 	dd if="$1" bs=1M skip="${3:-0}" count="$2" iflag=direct 2>/dev/null | sha
 }
 
+# bytes FILE: FILE's bytes on one line, escapes shown (od -c)
+bytes() { od -An -c "$1" | tr -s ' \n' ' '; }
+
 # count_comm NAME: how many processes are called NAME
 count_comm() { grep -l "^$1\$" /proc/[0-9]*/comm 2>/dev/null | wc -l; }
 
