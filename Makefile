@@ -88,8 +88,11 @@ check-asan asan:
 CHECK_PARTS :=
 include $(sort $(wildcard tests/*/suite.mk))
 
+# The VM tests run once per installed kernel (Debian 12's 6.1 and, from
+# bookworm-backports, Debian 13's 6.12; tests/vm/README.md); VM_KERNEL=IMAGE
+# or VM_KERNELS="IMAGE..." picks.
 check-vm: all
-	$(PROVE) $(wildcard tests/vm/*.t)
+	tests/vm/check-kernels.sh $(PROVE) $(wildcard tests/vm/*.t)
 
 # Real boots with the root file system on NBD: `make install` into this
 # system, images from the real mkinitramfs and dracut (tests/boot/README.md).

@@ -15,7 +15,7 @@
 #
 # Sourcing this file also sources tests/lib.sh (TAP: is, like, t_result,
 # t_diag, done_testing, make_pki, free_port, wait_port, bg) and
-# tests/vm/lib.sh for its functions only (vm_find_kernel, vm_find_qemu,
+# tests/vm/lib.sh for its functions only (vm_find_release_kernel, vm_find_qemu,
 # vm_find_busybox, vm_pick_accel: KVM only after a probe guest booted under
 # it).  Nothing of tests/vm's initramfs builder is used.
 #
@@ -38,7 +38,8 @@
 #
 #   boot_setup [CMD...]   Skip the whole test (1..0 # SKIP) unless running as
 #                         root (make install into the system), with a kernel
-#                         (/boot/vmlinuz-* with /lib/modules/<ver>), qemu,
+#                         (/boot/vmlinuz-* with /lib/modules/<ver>; the
+#                         newest not from backports, VM_KERNEL if set), qemu,
 #                         static busybox and every CMD.  Sets BOOT_WORK (temp
 #                         dir, removed at exit unless BOOT_KEEP=1),
 #                         BOOT_KERNEL, BOOT_KVER, BOOT_LOGDIR
@@ -171,7 +172,10 @@ boot_setup() {
 	for c in "$@"; do
 		command -v "$c" >/dev/null 2>&1 || boot_skip_all "no $c"
 	done
-	if ! vm_find_kernel; then
+	# One kernel: the release's own (Debian 12's 6.1 next to the 6.12
+	# from bookworm-backports), whose generators make the images;
+	# VM_KERNEL picks another.
+	if ! vm_find_release_kernel; then
 		echo "not ok 1 - a readable kernel image with /lib/modules/<version>/modules.dep"
 		echo "1..1"
 		exit 1
@@ -419,7 +423,7 @@ boot_start() {
 		exit 1
 	fi
 	if [ -z "${BOOT_ACCEL_TOLD:-}" ]; then
-		echo "# VM accelerator $VM_ACCEL: $VM_ACCEL_WHY"
+		echo "# VM kernel $BOOT_KVER ($BOOT_KERNEL), accelerator $VM_ACCEL: $VM_ACCEL_WHY"
 		BOOT_ACCEL_TOLD=1
 	fi
 	export VM_ACCEL VM_ACCEL_WHY

@@ -16,8 +16,12 @@ diag "scenario started at $(uptime_s)s of guest uptime; kernel $(uname -r)"
 # --- modules (insmod'ed by /init; there is no modprobe) -------------------
 check "nbd module loaded" grep -q '^nbd ' /proc/modules
 check "tls module loaded" grep -q '^tls ' /proc/modules
+# Loaded, or built into the kernel (6.12 builds ctr in: modules.builtin).
+builtin=/lib/modules/$(uname -r)/modules.builtin
 for m in gcm ctr ghash_generic chacha20poly1305; do
-	check "crypto module $m loaded" grep -q "^$m " /proc/modules
+	f=$(echo "$m" | tr _ -)
+	check "crypto module $m loaded or built in" sh -c \
+		"grep -q '^$m ' /proc/modules || grep -qE '/($m|$f)\.ko\$' $builtin"
 done
 if grep -qw aes /proc/cpuinfo; then
 	check "aesni_intel loaded (CPU has AES-NI)" grep -q '^aesni_intel ' /proc/modules

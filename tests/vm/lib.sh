@@ -26,7 +26,8 @@
 #   NBDC            our client, installed in the guest as /bin/nbdc
 #                   (default: build/nbd-client; left out if absent)
 #   VM_KERNEL       kernel image (default: newest /boot/vmlinuz-* that has
-#                   /lib/modules/<version>); VM_KVER its version
+#                   /lib/modules/<version>; `make check-vm` sets it for
+#                   each kernel of vm_kernels in turn); VM_KVER its version
 #   VM_QEMU         qemu binary (default qemu-system-x86_64)
 #   VM_MEM, VM_SMP  guest RAM in MiB (1024) and CPUs (2)
 #   NBDC_VM_ACCEL   tcg, kvm or auto (the default): auto uses KVM only when
@@ -38,7 +39,8 @@
 #   NBDC_VM_KVM_PROBE_TIMEOUT  seconds the probe guest gets (default 10)
 #   VM_APPEND       extra kernel command line
 #   VM_VERBOSE=1    stream the guest console to stderr while it runs
-#   VM_LOG_DIR      where console logs go (default tests/vm/cache/logs)
+#   VM_LOG_DIR      where console logs go: VM_LOG_DIR/<kernel version>/
+#                   (default tests/vm/cache/logs)
 #   VM_KEEP=1       keep the work directory (image, scenario) for debugging
 #   VM_ALLOW_KERNEL_WARN=1  don't fail on WARNING/BUG/Oops in the kernel log
 #   VM_MODULES, VM_EXTRA_BINS: see mkinitramfs.sh
@@ -47,25 +49,52 @@ VM_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 VM_REPO=$(cd "$VM_DIR/../.." && pwd)
 VM_CACHE=${VM_CACHE:-$VM_DIR/cache}
 
-# vm_find_kernel: set VM_KERNEL and VM_KVER.  Returns 1 if there is none.
+# vm_kernels: every kernel image the VM tests can boot, newest first, one
+# path a line: a readable /boot/vmlinuz-VER with /lib/modules/VER/modules.dep.
+# On Debian 12 with .ci/deps: Debian 13's 6.12 (bookworm-backports) and
+# Debian 12's 6.1.  `make check-vm` runs the suite once on each.
+vm_kernels() {
+	local k v
+	for k in $(ls -1 /boot/vmlinuz-* 2>/dev/null | sort -rV); do
+		v=${k##*/vmlinuz-}
+		if [ -r "$k" ] && [ -f "/lib/modules/$v/modules.dep" ]; then
+			echo "$k"
+		fi
+	done
+}
+
+# vm_find_kernel: set VM_KERNEL and VM_KVER: VM_KERNEL if set, else the
+# newest of vm_kernels.  Returns 1 if there is none.
 vm_find_kernel() {
-	local k v best=
 	if [ -n "${VM_KERNEL:-}" ]; then
 		[ -r "$VM_KERNEL" ] || return 1
 		VM_KVER=${VM_KVER:-${VM_KERNEL##*/vmlinuz-}}
 		return 0
 	fi
-	# Newest first; only kernels whose modules are installed qualify.
-	for k in $(ls -1 /boot/vmlinuz-* 2>/dev/null | sort -rV); do
-		v=${k##*/vmlinuz-}
-		if [ -r "$k" ] && [ -f "/lib/modules/$v/modules.dep" ]; then
-			best=$k
-			break
-		fi
+	VM_KERNEL=$(vm_kernels | head -n 1)
+	[ -n "$VM_KERNEL" ] || return 1
+	VM_KVER=${VM_KERNEL##*/vmlinuz-}
+}
+
+# vm_find_release_kernel: like vm_find_kernel, but the default is the newest
+# kernel that does not come from backports (its package's version has no
+# "~bpo"): the running release's own kernel, Debian 12's 6.1 next to the
+# 6.12 from bookworm-backports.  For the boot tests (images from this
+# release's generators) and the benchmark (its AES-NI checks read 6.1's
+# messages).  Falls back to the newest when dpkg cannot tell.
+vm_find_release_kernel() {
+	local k pkg ver
+	[ -z "${VM_KERNEL:-}" ] || { vm_find_kernel; return; }
+	for k in $(vm_kernels); do
+		pkg=$(dpkg-query -S "$k" 2>/dev/null | sed -n '1s/:.*//p')
+		[ -n "$pkg" ] || continue
+		ver=$(dpkg-query -W -f '${Version}' "$pkg" 2>/dev/null) || continue
+		case $ver in *~bpo*) continue ;; esac
+		VM_KERNEL=$k
+		VM_KVER=${k##*/vmlinuz-}
+		return 0
 	done
-	[ -n "$best" ] || return 1
-	VM_KERNEL=$best
-	VM_KVER=${best##*/vmlinuz-}
+	vm_find_kernel
 }
 
 vm_find_qemu() {
@@ -159,7 +188,7 @@ vm_kvm_probe() {
 		echo "$t ${VM_SMP:-2} ${VM_MEM:-1024} ${VM_BIOS:-} ${VM_APPEND:-}"
 		cat "$VM_DIR/run-vm.sh" "$VM_DIR/lib.sh"
 	} 2>/dev/null | md5sum | cut -c1-16)
-	mkdir -p "$VM_CACHE/logs"
+	mkdir -p "$VM_CACHE/logs/$VM_KVER"
 	cache=$VM_CACHE/accel-$key
 	# Tests run in parallel (prove -j) probe once: the others wait.
 	exec {fd}>"$VM_CACHE/accel.lock"
@@ -185,20 +214,20 @@ vm_kvm_probe() {
 		"$VM_DIR/run-vm.sh" "$tmp/probe.cpio" "$t" 2>&1)
 	rc=$?
 	ms=$(((${EPOCHREALTIME/[.,]/} - t0) / 1000))
-	printf '%s\n' "$out" >"$VM_CACHE/logs/kvm-probe.log"
+	printf '%s\n' "$out" >"$VM_CACHE/logs/$VM_KVER/kvm-probe.log"
 	if [ "$rc" = 0 ] && grep -q 'VM-DONE rc=0' <<<"$out"; then
 		VM_ACCEL=kvm
 		VM_ACCEL_WHY="a probe guest booted under KVM in $(vm_secs "$ms")s"
 	elif [ "$rc" = 124 ]; then
 		VM_ACCEL=tcg
-		VM_ACCEL_WHY="$dev opens but a probe guest did not boot under KVM within ${t}s (nested virtualization without support?); log $VM_CACHE/logs/kvm-probe.log"
+		VM_ACCEL_WHY="$dev opens but a probe guest did not boot under KVM within ${t}s (nested virtualization without support?); log $VM_CACHE/logs/$VM_KVER/kvm-probe.log"
 	else
 		VM_ACCEL=tcg
 		# qemu's own error, e.g. "qemu-system-x86_64: -accel kvm:
 		# failed to initialize kvm: ...".
 		line=$(grep -v '^run-vm:' <<<"$out" | grep -m1 '^qemu-system')
 		[ -n "$line" ] || line=$(grep -v '^run-vm:' <<<"$out" | grep -i -m1 kvm)
-		VM_ACCEL_WHY="the KVM probe failed (run-vm status $rc${line:+: $line}); log $VM_CACHE/logs/kvm-probe.log"
+		VM_ACCEL_WHY="the KVM probe failed (run-vm status $rc${line:+: $line}); log $VM_CACHE/logs/$VM_KVER/kvm-probe.log"
 	fi
 	rm -rf "$tmp"
 	printf '%s %s\n' "$VM_ACCEL" "$VM_ACCEL_WHY" >"$cache.tmp" && mv "$cache.tmp" "$cache"
@@ -280,9 +309,9 @@ vm_build() {
 vm_run() {
 	local timeout=${1:-300} rc logdir log tap t_build t_boot
 	local n=0 nfail=0 guest_n=0 guest_plan='' line status desc done_rc=''
-	local kissues=
+	local kissues='' guest_kver=''
 
-	logdir=${VM_LOG_DIR:-$VM_CACHE/logs}
+	logdir=${VM_LOG_DIR:-$VM_CACHE/logs}/$VM_KVER
 	mkdir -p "$logdir"
 	log=$logdir/$VM_NAME.log
 	tap=$VM_WORK/tap.out
@@ -304,7 +333,7 @@ vm_run() {
 		echo "1..1"
 		return 1
 	fi
-	echo "# VM accelerator $VM_ACCEL: $VM_ACCEL_WHY" >&2
+	echo "# VM kernel $VM_KVER ($VM_KERNEL), accelerator $VM_ACCEL: $VM_ACCEL_WHY" >&2
 	export VM_ACCEL VM_ACCEL_WHY
 
 	if [ "${VM_VERBOSE:-0}" = 1 ]; then
@@ -347,6 +376,7 @@ vm_run() {
 		1..*) guest_plan=${line#1..}; guest_plan=${guest_plan%% *} ;;
 		"VM-DONE rc="*) done_rc=${line#VM-DONE rc=}; done_rc=${done_rc%% *} ;;
 		"VM-KMSG "*) kissues+="${line#VM-KMSG }"$'\n' ;;
+		"VM-KERNEL "*) guest_kver=${line#VM-KERNEL } ;;
 		esac
 	done <"$tap"
 
@@ -368,6 +398,18 @@ vm_run() {
 		n=$((n + 1)); nfail=$((nfail + 1))
 		echo "not ok $n - guest ran its planned checks (plan '${guest_plan}', ran $guest_n)"
 	fi
+	# The kernel that ran is the one asked for (make check-vm runs the
+	# suite once per kernel: a result must say which).
+	if [ -n "$guest_kver" ] || [ -n "$done_rc" ]; then
+		n=$((n + 1))
+		if [ "$guest_kver" = "$VM_KVER" ]; then
+			echo "ok $n - guest ran kernel $VM_KVER"
+		else
+			nfail=$((nfail + 1))
+			echo "not ok $n - guest ran kernel $VM_KVER"
+			echo "#   uname -r in the guest: '${guest_kver}' ($VM_KERNEL)"
+		fi
+	fi
 	# Kernel trouble: the guest reports dmesg lines (VM-KMSG); a panic or
 	# oops that killed the VM only shows on the console.
 	if [ -z "$kissues" ]; then
@@ -375,13 +417,13 @@ vm_run() {
 	fi
 	n=$((n + 1))
 	if [ -z "$kissues" ]; then
-		echo "ok $n - kernel log has no Oops/BUG/WARNING/panic"
+		echo "ok $n - kernel $VM_KVER: log has no Oops/BUG/WARNING/panic"
 	elif [ "${VM_ALLOW_KERNEL_WARN:-0}" = 1 ]; then
-		echo "ok $n - kernel log has no Oops/BUG/WARNING/panic # TODO allowed by VM_ALLOW_KERNEL_WARN"
+		echo "ok $n - kernel $VM_KVER: log has no Oops/BUG/WARNING/panic # TODO allowed by VM_ALLOW_KERNEL_WARN"
 		printf '%s' "$kissues" | sed 's/^/#   /'
 	else
 		nfail=$((nfail + 1))
-		echo "not ok $n - kernel log has no Oops/BUG/WARNING/panic"
+		echo "not ok $n - kernel $VM_KVER: log has no Oops/BUG/WARNING/panic"
 		printf '%s\n' "$kissues" | sed '/^$/d; s/^/#   /'
 	fi
 
