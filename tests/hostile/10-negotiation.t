@@ -97,7 +97,7 @@ expect_ok "no GO: NBD_OPT_EXPORT_NAME fallback without TLS"
 is "$LOG" "${GO}OPT EXPORT_NAME len=4|EXPORTNAME disk|CMD DISC off=0 len=0|" "fallback: GO, then EXPORT_NAME"
 hostile unsup-after-info --check -t 3
 expect_ok "GO answered with NBD_REP_INFO, then NBD_REP_ERR_UNSUP: NBD_OPT_EXPORT_NAME fallback"
-is "$OUT" $'export: disk\nsize: 2097152\nflags: 0x0001 HAS_FLAGS\nblock size: not advertised\ndevice block size: 512\ndevice request limit: none (the kernel's default)\ntls: none' "fallback after INFO: size and flags from EXPORT_NAME, nothing kept from the withdrawn GO"
+is "$OUT" $'export: disk\nsize: 2097152\nflags: 0x0001 HAS_FLAGS\nblock size: not advertised\ndevice block size: 512\ndevice request limit: none (the kernel\'s default)\ntls: none' "fallback after INFO: size and flags from EXPORT_NAME, nothing kept from the withdrawn GO"
 like "$OUT" $'\nsize: 2097152\n' "fallback after INFO: size 2097152 from EXPORT_NAME, not the INFO's 1048576"
 is "$(grep -c 'stale' <<<"$OUT")" 0 "fallback after INFO: neither the INFO's name (stale-name) nor its description (stale description) is shown"
 is "$LOG" "${GO}OPT EXPORT_NAME len=4|EXPORTNAME disk|CMD DISC off=0 len=0|" "fallback after INFO: GO, then EXPORT_NAME"
