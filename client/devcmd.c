@@ -103,15 +103,22 @@ static void device_json(int index, bool connected)
  * either way, without privilege, and loads no module (without one, no
  * device is connected).
  */
+/* The device's index and its pid file: 1 connected, 0 not, -1 error. */
+static int device_pid(const struct nbd_config *cfg, int *index, char *pid,
+		      size_t len, struct nbd_err *e)
+{
+	*index = nbd_dev_index(cfg->device, e);
+	if (*index < 0)
+		return -1;
+	return nbd_sysfs_pid(*index, pid, len, e);
+}
+
 int attach_pid(const struct nbd_config *cfg, struct nbd_err *e)
 {
 	char pid[64];
 	int index, r;
 
-	index = nbd_dev_index(cfg->device, e);
-	if (index < 0)
-		return -1;
-	r = nbd_sysfs_pid(index, pid, sizeof(pid), e);
+	r = device_pid(cfg, &index, pid, sizeof(pid), e);
 	if (r == 1)
 		fputs(pid, stdout);
 	return r;
@@ -122,10 +129,7 @@ int attach_status(const struct nbd_config *cfg, bool json, struct nbd_err *e)
 	char pid[64];
 	int index, r;
 
-	index = nbd_dev_index(cfg->device, e);
-	if (index < 0)
-		return -1;
-	r = nbd_sysfs_pid(index, pid, sizeof(pid), e);
+	r = device_pid(cfg, &index, pid, sizeof(pid), e);
 	if (r < 0)
 		return -1;
 	if (json) {
