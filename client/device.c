@@ -123,19 +123,18 @@ void device_warn(struct nbd_device *d, const char *fmt, ...)
 /*
  * The request size limit (the server's maximum payload, or the kernel's
  * default): the sysfs file is opened once and kept, for reconnects after
- * switch_root.  Restoring the default is best effort; a limit the server
- * needs is not.
+ * switch_root.  Restoring the default is best effort (in sysfs.c); a
+ * limit the server needs is not.
  */
 static int limit_requests(struct nbd_device *d, uint32_t bytes,
 			  struct nbd_err *e)
 {
 	if (d->limit_fd < 0)
 		d->limit_fd = nbd_sysfs_limit_open(d->index, &d->hw_kb, e);
-	if (d->limit_fd < 0 ||
-	    nbd_sysfs_limit_requests(d->limit_fd, d->index, d->hw_kb, bytes,
-				     e) < 0)
+	if (d->limit_fd < 0)
 		return bytes ? -1 : 0;
-	return 0;
+	return nbd_sysfs_limit_requests(d->limit_fd, d->index, d->hw_kb,
+					bytes, e);
 }
 
 /* A reconnect found this export: keep the device (logging what changed,

@@ -96,7 +96,8 @@ int nbd_sysfs_backend(int index, char *buf, size_t len);
 int nbd_sysfs_limit_open(int index, uint32_t *hw_kb, struct nbd_err *e);
 /*
  * Limit every request to bytes (a multiple of 1024, at least a page), or
- * restore the kernel's default with 0.  The device keeps it across
+ * restore the kernel's default with 0 (also for a maximum at or above the
+ * kernel's own; best effort, never an error).  The device keeps it across
  * connect, reconnect and disconnect.  0, or -1 with e set.
  */
 int nbd_sysfs_limit_requests(int fd, int index, uint32_t hw_kb,

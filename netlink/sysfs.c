@@ -93,9 +93,11 @@ int nbd_sysfs_backend(int index, char *buf, size_t len)
 	return nbd_sysfs_attr(index, "backend", buf, len);
 }
 
-/* The kernel's own default limit (BLK_DEF_MAX_SECTORS, 6.1), for kernels
- * that do not take 0 to restore it. */
-#define DEFAULT_MAX_SECTORS_KB 1280u
+/* nbd's own request limit (max_sectors 256) on the kernels that do not
+ * take 0 to restore the default: 6.1 has it, as has every kernel before
+ * the queue limits became atomic; 6.12's default is the block layer's
+ * 1280 KiB, and it takes 0. */
+#define NBD_OLD_DEFAULT_KB 128u
 
 int nbd_sysfs_limit_open(int index, uint32_t *hw_kb, struct nbd_err *e)
 {
@@ -125,27 +127,28 @@ static int write_kb(int fd, uint32_t kb)
 	return w == n ? 0 : -1;
 }
 
+/* Best effort: a limit left smaller than the default loses nothing. */
+static void restore_default(int fd, uint32_t hw_kb)
+{
+	if (write_kb(fd, 0) == 0)
+		return;
+	write_kb(fd, hw_kb && hw_kb < NBD_OLD_DEFAULT_KB ? hw_kb
+							  : NBD_OLD_DEFAULT_KB);
+}
+
 int nbd_sysfs_limit_requests(int fd, int index, uint32_t hw_kb,
 			     uint32_t bytes, struct nbd_err *e)
 {
 	uint32_t kb = bytes / 1024;
 
-	if (!bytes) {
-		/* 0 restores the default on kernels that have max_user_sectors
-		 * (6.10 and later); older ones take the default's value */
-		if (write_kb(fd, 0) == 0)
-			return 0;
-		kb = hw_kb && hw_kb < DEFAULT_MAX_SECTORS_KB
-			     ? hw_kb
-			     : DEFAULT_MAX_SECTORS_KB;
-	} else if (hw_kb && kb > hw_kb) {
-		return 0;	/* the kernel's own limit is lower already */
+	/* no maximum, or one above what the kernel can send anyway: the
+	 * kernel's default, also where an earlier attach left a limit */
+	if (!bytes || (hw_kb && kb >= hw_kb)) {
+		restore_default(fd, hw_kb);
+		return 0;
 	}
 	if (write_kb(fd, kb) == 0)
 		return 0;
-	if (!bytes)
-		return err_errno(e, errno, "cannot restore the default request size limit of /dev/nbd%d (queue/max_sectors_kb)",
-				 index);
 	return err_errno(e, errno, "cannot limit the requests of /dev/nbd%d to the server's maximum payload of %u bytes (queue/max_sectors_kb %u)",
 			 index, bytes, kb);
 }

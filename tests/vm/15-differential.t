@@ -31,8 +31,10 @@
 # for both clients so that a change on either side is noticed:
 #  1. f: the reference ignores the server's maximum block size, the kernel
 #     sends requests larger than 64K and the server fails them (EIO on the
-#     8 MiB O_DIRECT write and read, max_sectors_kb stays 1280); ours caps
-#     max_sectors_kb at 64 and the data round-trips byte-exact.
+#     8 MiB O_DIRECT write and read, max_sectors_kb stays at the kernel's
+#     default: 6.1 128, 6.12 1280); ours caps max_sectors_kb at 64 and the
+#     data round-trips byte-exact, and its next attach to a server without
+#     a maximum restores the default.
 #  2. g: the reference exits on EBUSY ("nbd15 already in use") when the
 #     device is held open at the moment of NBD_CMD_CONNECT; ours must wait
 #     for the device to be free and attach (0 failures of 20 cycles, and
@@ -386,10 +388,14 @@ bs_one() {
 	drop_caches
 	R=$(timeout 120 dd if=/dev/nbd$2 bs=8M count=1 iflag=direct 2>/dev/null | sha)
 }
+# the kernel's default, from a device no one has attached yet (6.1: nbd's
+# own 128; 6.12: the block layer's 1280)
+DEFKB=$(sysval /sys/block/nbd13/queue/max_sectors_kb)
+diag "f. max_sectors_kb of an unused device: $DEFKB"
 bs_one ref 13
 check_rc 1 "f. ref: 8 MiB O_DIRECT write fails (requests above 64K)" test "$W" = 0
 check_rc 1 "f. ref: 8 MiB O_DIRECT read is not the data" test "$R" = "$WANT8"
-check_eq "f. ref: max_sectors_kb left at the kernel's 1280" "$MSK" 1280
+check_eq "f. ref: max_sectors_kb left at the kernel's default" "$MSK" "$DEFKB"
 _r="write exit $W, read $([ "$R" = "$WANT8" ] && echo ok || echo bad), max_sectors_kb $MSK"
 detach ref 13
 bs_one ours 14
@@ -398,6 +404,14 @@ check_eq "f. ours: 8 MiB O_DIRECT read back byte-exact" "$R" "$WANT8"
 check "f. ours: max_sectors_kb <= 64 (is $MSK)" test "$MSK" -le 64
 row "f. blocksize-policy max 64K" "$_r" \
 	"write exit $W, read $([ "$R" = "$WANT8" ] && echo ok || echo bad), max_sectors_kb $MSK"
+detach ours 14
+# the device keeps the limit after the detach; ours' next attach to a
+# server without a maximum restores the kernel's default
+check_eq "f. ours: the limit stays after -d" "$(sysval /sys/block/nbd14/queue/max_sectors_kb)" "$MSK"
+run att nbdc 127.0.0.1 10809 /dev/nbd14
+check_eq "f. ours: attach /dev/nbd14 to a server without a maximum" "$RC" 0
+check_eq "f. ours: max_sectors_kb back to the kernel's default" \
+	"$(sysval /sys/block/nbd14/queue/max_sectors_kb)" "$DEFKB"
 detach ours 14
 
 # --- g: the udev race -----------------------------------------------------------------
