@@ -59,11 +59,12 @@ static int validate(const struct nbd_config *cfg, struct nbd_err *e)
  * NBD_DO_IT, and -nofork means "stay in the foreground until the device is
  * disconnected" (systemd Type=simple).  TLS: a proxy must have a parent
  * that reaps it and is the device's pid in sysfs, not a command that has
- * exited; a kernel TLS link is watched the same way.
+ * exited; a kernel TLS link is watched and reconnected, as is every link
+ * of root and swap (-swap): an outage must not become I/O errors there.
  */
 static bool needs_resident(const struct nbd_config *cfg)
 {
-	return cfg->persist || cfg->nonetlink || cfg->nofork ||
+	return cfg->persist || cfg->swap || cfg->nonetlink || cfg->nofork ||
 	       cfg->tls.enabled;
 }
 
@@ -137,7 +138,7 @@ static void become_resident(struct nbd_device *d, int *verdict_fd)
 	if (d->cfg->swap && mlockall(MCL_CURRENT | MCL_FUTURE) < 0)
 		nbd_log(&d->log, LOG_WARNING, "mlockall: %s", strerror(errno));
 	/* reconnecting must not wait on the writeback it is needed for */
-	if (d->cfg->persist && nbd_mark_io_flusher() < 0)
+	if (d->watched && nbd_mark_io_flusher() < 0)
 		nbd_log(&d->log, LOG_INFO, "PR_SET_IO_FLUSHER: %s",
 			strerror(errno));
 }
@@ -168,7 +169,7 @@ static int run_device(const struct nbd_config *cfg, bool resident,
 		device_warn(&d, "kernel TLS not used: %s; a TLS proxy process carries the data (--ktls=off says so quietly)",
 			    d.no_ktls);
 	if (r == 0 && cfg->swap && device_has_proxy(&d))
-		device_warn(&d, "swap over TLS goes through a userspace proxy (no kernel TLS here); it is mlocked, but heavy memory pressure can still stall it");
+		device_warn(&d, "swap over TLS goes through a TLS proxy (--ktls=off): under memory pressure it can deadlock, since only kernel TLS gets the kernel's memory reserves");
 	print_warnings(&d);
 	if (r < 0)
 		goto out;

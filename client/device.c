@@ -43,16 +43,35 @@ static void say_no_ktls(struct nbd_device *d, const char *why)
 		snprintf(d->no_ktls, sizeof(d->no_ktls), "%s", why);
 }
 
+/*
+ * Swap and a root (-swap) over TLS: under memory pressure the kernel lends
+ * its reserves only to the sockets it holds (SOCK_MEMALLOC), so only kernel
+ * TLS receives the replies that free memory; a proxy's own socket cannot
+ * be marked, and swapping through it deadlocks.  So kernel TLS, or a
+ * refusal with the reason; the proxy only where the user named it.
+ */
+#define SWAP_NEEDS_KTLS "-swap over TLS needs kernel TLS (swap through a TLS proxy deadlocks under memory pressure; --ktls=off uses the proxy anyway)"
+
+static bool swap_needs_ktls(const struct nbd_device *d)
+{
+	return d->cfg->swap && config_ktls(&d->cfg->tls) != KTLS_OFF;
+}
+
 /* Kernel TLS needs the tls module: load it now, while there are modules
  * to load (-persist after switch_root).  With auto, not having it means
- * the proxy, said once. */
+ * the proxy, said once; for swap, a refusal. */
 static int ktls_prepare(struct nbd_device *d, struct nbd_err *e)
 {
 	struct nbd_err why = { "" };
 
 	d->ktls = config_ktls(&d->cfg->tls);
-	if (d->ktls == KTLS_OFF || nbd_kmod_load_tls(&why) == 0)
+	if (d->ktls == KTLS_OFF || nbd_kmod_load_tls(&why) == 0) {
+		if (swap_needs_ktls(d))
+			d->ktls = KTLS_ON;
 		return 0;
+	}
+	if (swap_needs_ktls(d))
+		return err_set(e, "%s, and %s", SWAP_NEEDS_KTLS, why.msg);
 	if (d->ktls == KTLS_ON)
 		return err_set(e, "--ktls=on: %s", why.msg);
 	d->ktls = KTLS_OFF;
@@ -232,8 +251,12 @@ static int link_open(struct nbd_device *d, unsigned int k, bool first,
 		r = DEVICE_EXPORT_CHANGED;
 		goto out;
 	}
-	if (datapath_open(&s.conn, &o, &d->link[k].dp, e) < 0)
+	if (datapath_open(&s.conn, &o, &d->link[k].dp, e) < 0) {
+		if (swap_needs_ktls(d) && d->link[k].dp.no_ktls[0])
+			err_set(e, "%s, and %s", SWAP_NEEDS_KTLS,
+				d->link[k].dp.no_ktls);
 		goto out;
+	}
 	link_report(d, k);
 	d->link[k].state = LINK_READY;
 	r = 0;
@@ -326,14 +349,10 @@ static void fill_attach(const struct nbd_device *d, int *fds,
 	k->size = d->p.size;
 	k->block_size = d->p.block_size;
 	k->server_flags = d->p.flags;
-	/* with -persist, requests in flight on a dead connection are sent
-	 * again when they time out: there must be a timeout */
-	k->timeout = cfg->timeout ? cfg->timeout
-		     : cfg->persist ? NBD_PERSIST_REQ_TIMEOUT
-				    : 0;
-	k->dead_timeout = cfg->dead_timeout ? cfg->dead_timeout
-			  : cfg->persist    ? NBD_PERSIST_DEAD_TIMEOUT
-					    : 0;
+	/* watched: requests in flight on a dead connection are sent again
+	 * when they time out (there must be a timeout), and I/O waits for
+	 * the reconnect */
+	attach_timeouts(cfg, d->watched, &k->timeout, &k->dead_timeout);
 	k->fds = fds;
 	k->nfds = d->n;
 	k->identifier = d->ident;
@@ -351,7 +370,7 @@ static int kernel_connect(struct nbd_device *d, struct nbd_err *e)
 	if (!d->nl)
 		return nbd_ioctl_setup(d->cfg->device, &k, &d->devfd, e);
 	/* before CONNECT: a link that dies at once is still reported */
-	if (d->cfg->persist && nbd_nl_subscribe_link_dead(d->nl, e) < 0)
+	if (d->watched && nbd_nl_subscribe_link_dead(d->nl, e) < 0)
 		return -1;
 	return nbd_nl_connect(d->nl, &k, &d->index, e);
 }
@@ -394,6 +413,23 @@ static void handed_over(struct nbd_device *d, unsigned int k)
 	d->link[k].state = LINK_ATTACHED;
 }
 
+/*
+ * Who reconnects (netlink only): -persist; root and swap (-swap), where an
+ * outage must never become I/O errors; and kernel TLS links, since a TLS
+ * 1.3 KeyUpdate or any other record that is not data kills such a link
+ * where a proxy would have gone on: the device must not be less durable
+ * for taking the faster path.
+ */
+static void watch(struct nbd_device *d)
+{
+	unsigned int k;
+
+	d->watched = d->cfg->persist || (d->nl && d->cfg->swap);
+	for (k = 0; k < d->n && d->nl; k++)
+		if (d->link[k].dp.kind == DATAPATH_KTLS)
+			d->watched = true;
+}
+
 int device_attach(struct nbd_device *d, struct nbd_err *e)
 {
 	unsigned int k;
@@ -402,13 +438,13 @@ int device_attach(struct nbd_device *d, struct nbd_err *e)
 
 	/* the request limit before the first request where the device is
 	 * known; else (the kernel picks it) right after CONNECT */
-	if (open_links(d, e) < 0 || open_kernel(d, e) < 0 ||
-	    (d->nl && d->index >= 0 &&
+	if (open_links(d, e) < 0 || open_kernel(d, e) < 0)
+		goto fail;
+	watch(d);
+	if ((d->nl && d->index >= 0 &&
 	     limit_requests(d, d->p.max_request, e) < 0) ||
-	    kernel_connect(d, e) < 0) {
-		close_ready_links(d);
-		return -1;
-	}
+	    kernel_connect(d, e) < 0)
+		goto fail;
 	for (k = 0; k < d->n; k++)
 		handed_over(d, k);
 	d->attached = true;
@@ -421,6 +457,9 @@ int device_attach(struct nbd_device *d, struct nbd_err *e)
 	note_owner(d);
 	save_state(d);
 	return 0;
+fail:
+	close_ready_links(d);
+	return -1;
 }
 
 int device_reconnect(struct nbd_device *d, unsigned int k, struct nbd_err *e)

@@ -73,6 +73,8 @@ struct nbd_device {
 	struct conn_addr addr;		/* the server's, once connected */
 	bool attached;			/* the kernel has the device */
 	bool resident;			/* warnings go to the log */
+	bool watched;			/* dead links are reconnected
+					 * (-persist, kernel TLS) */
 	enum ktls_mode ktls;		/* in effect: AUTO, ON or OFF */
 	char no_ktls[NBD_ERR_MAX];	/* auto: why kernel TLS was not used */
 	struct nbd_log log;

@@ -40,7 +40,7 @@ static bool stop_requested(const struct nbd_device *d)
 static void link_died(struct nbd_device *d, unsigned int k)
 {
 	nbd_log(&d->log, LOG_WARNING, "connection %u died%s", k + 1,
-		d->cfg->persist ? "; reconnecting" : "");
+		d->watched ? "; reconnecting" : "");
 	device_link_dead(d, k);
 	d->link[k].retry_at_ms = mono_ms() + MONITOR_GRACE_MS;
 	d->link[k].backoff_s = 1;
@@ -127,7 +127,7 @@ static int next_wait_ms(const struct nbd_device *d)
 	int64_t now = mono_ms(), wait = MONITOR_STATUS_POLL_MS;
 	unsigned int k;
 
-	if (!d->cfg->persist)
+	if (!d->watched)
 		return (int)wait;
 	for (k = 0; k < d->n; k++)
 		if (d->link[k].state == LINK_DEAD &&
@@ -173,7 +173,7 @@ static int monitor_round(struct nbd_device *d, int *st)
 			d->name);
 		return 1;
 	}
-	if (d->cfg->persist && reconnect_due(d))
+	if (d->watched && reconnect_due(d))
 		return *st = 1;
 	return 0;
 }
@@ -203,7 +203,9 @@ int monitor_run(struct nbd_device *d)
 
 	nbd_log(&d->log, LOG_INFO, "resident for /dev/%s (%u connection%s%s)",
 		d->name, d->n, d->n == 1 ? "" : "s",
-		d->cfg->persist ? ", persist" : "");
+		d->cfg->persist ? ", persist"
+		: d->watched	? ", reconnecting (-swap or kernel TLS)"
+				: "");
 	if (!d->nl)
 		return ioctl_loop(d);
 	while (!monitor_round(d, &st))

@@ -62,6 +62,18 @@ int attach_params(const struct nbd_config *cfg, const struct nbd_export *x,
 	return 0;
 }
 
+void attach_timeouts(const struct nbd_config *cfg, bool watched,
+		     unsigned int *req, unsigned int *dead)
+{
+	*req = cfg->timeout ? cfg->timeout
+	       : watched    ? NBD_PERSIST_REQ_TIMEOUT
+			    : 0;
+	*dead = cfg->dead_timeout ? cfg->dead_timeout
+		: !watched	  ? 0
+		: cfg->swap	  ? NBD_DEAD_TIMEOUT_NONE
+				  : NBD_PERSIST_DEAD_TIMEOUT;
+}
+
 char *attach_identifier(const struct nbd_config *cfg)
 {
 	const char *s = cfg->tls.enabled ? "s" : "";

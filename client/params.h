@@ -8,16 +8,20 @@
 #ifndef NBDC_PARAMS_H
 #define NBDC_PARAMS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "config.h"
 #include "err.h"
 
-/* Default dead-connection timeout with -persist: how long I/O waits for a
- * reconnect before the kernel fails it. */
+/* Default dead-connection timeout of a watched device (-persist, kernel
+ * TLS): how long I/O waits for a reconnect before the kernel fails it. */
 #define NBD_PERSIST_DEAD_TIMEOUT 120
-/* Default request timeout with -persist: after it, the kernel re-sends a
- * request that was in flight on a connection that died. */
+/* ... and of root and swap (-swap): as long as it takes.  The largest the
+ * kernel takes on every architecture (seconds * HZ in a long): 24 days. */
+#define NBD_DEAD_TIMEOUT_NONE NBD_MAX_TIMEOUT_S
+/* Default request timeout of a watched device: after it, the kernel
+ * re-sends a request that was in flight on a connection that died. */
 #define NBD_PERSIST_REQ_TIMEOUT 30
 
 /* What the kernel is told, derived from the negotiation and the options. */
@@ -47,6 +51,14 @@ int attach_params(const struct nbd_config *cfg, const struct nbd_export *x,
  * least a page), 0 where there is none; -1 where it cannot be applied. */
 int attach_max_request(const struct nbd_export *x, uint32_t *max,
 		       struct nbd_err *e);
+/*
+ * The request timeout and the dead-connection timeout the kernel gets, in
+ * seconds (0: none).  A watched device (something reconnects its links:
+ * -persist, -swap, kernel TLS) needs both; root and swap (-swap) wait for
+ * a reconnect as long as it takes, other devices 120 s; -t and -T win.
+ */
+void attach_timeouts(const struct nbd_config *cfg, bool watched,
+		     unsigned int *req, unsigned int *dead);
 /* "nbds://host:port/export" etc.: the backend identifier for sysfs. */
 char *attach_identifier(const struct nbd_config *cfg);
 

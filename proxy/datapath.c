@@ -377,9 +377,11 @@ static int open_ktls(struct nbd_conn *c, const struct datapath_opts *o,
 	bool unavailable;
 
 	if (ktls_program(c->fd, c->tls, &unavailable, &why) < 0) {
+		if (unavailable)	/* the reason, also for a caller of ON */
+			snprintf(dp->no_ktls, sizeof(dp->no_ktls), "%s",
+				 why.msg);
 		if (!unavailable || o->ktls == KTLS_ON)
 			return err_set(e, "%s", why.msg);
-		snprintf(dp->no_ktls, sizeof(dp->no_ktls), "%s", why.msg);
 		return 1;
 	}
 	if (make_blocking(c->fd, e) < 0)

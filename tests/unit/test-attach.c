@@ -281,11 +281,46 @@ static void test_psk(void)
 	psk_refused("", NULL, "PSK file 'f' holds no key", "an empty file");
 }
 
+/* attach_timeouts: the request and dead-connection timeouts. */
+static void timeouts(bool persist, bool swap, unsigned int t, unsigned int T,
+		     bool watched, unsigned int want_req,
+		     unsigned int want_dead, const char *name)
+{
+	struct nbd_config c = { .persist = persist, .swap = swap,
+				.timeout = t, .dead_timeout = T };
+	unsigned int req = 0xdeadbeef, dead = 0xdeadbeef;
+
+	attach_timeouts(&c, watched, &req, &dead);
+	ok(req == want_req && dead == want_dead,
+	   "%s: request %u s, dead connection %u s (got %u, %u)", name,
+	   want_req, want_dead, req, dead);
+}
+
+static void test_timeouts(void)
+{
+	timeouts(false, false, 0, 0, false, 0, 0,
+		 "not watched: the kernel's defaults");
+	timeouts(false, true, 0, 0, false, 0, 0,
+		 "-swap on the ioctl interface (nothing can reconnect): no wait");
+	timeouts(false, true, 0, 0, true, 30, 2147483,
+		 "-swap without -persist (watched): no limit");
+	timeouts(true, false, 0, 0, true, 30, 120, "-persist: 30 s, 120 s");
+	timeouts(false, false, 0, 0, true, 30, 120,
+		 "kernel TLS without -persist (watched): 30 s, 120 s");
+	timeouts(true, true, 0, 0, true, 30, 2147483,
+		 "-persist -swap (root, swap): no limit (24 days)");
+	timeouts(true, true, 0, 600, true, 30, 600,
+		 "-persist -swap -T 600: bounded by -T");
+	timeouts(true, false, 5, 7, true, 5, 7, "-t 5 -T 7 win");
+	timeouts(false, false, 5, 0, false, 5, 0, "-t 5, not watched");
+}
+
 int main(void)
 {
 	test_params();
 	test_max_request();
 	test_identifier();
 	test_psk();
+	test_timeouts();
 	return tap_done();
 }

@@ -7,8 +7,10 @@
 # AES-128-GCM, AES-256-GCM and CHACHA20-POLY1305, 64 MiB byte-exact, ext4,
 # -C 2, -persist across a server restart, a server that ends the TLS
 # session mid-stream, --ktls=auto falling back to the proxy when the tls
-# module is gone, --status and --list-devices showing the path, and
-# /proc/net/tls_stat counting the kernel's work.
+# module is gone, --status and --list-devices showing the path,
+# /proc/net/tls_stat counting the kernel's work, and -swap over TLS: kernel
+# TLS, or refused with the reason (a Unix socket, no tls module), the proxy
+# only with --ktls=off, and a warning.
 . "$(dirname "$0")/lib.sh"
 vm_setup
 (. "$(dirname "$0")/../lib.sh" && make_pki "$VM_WORK/pki") || { echo "Bail out! cannot make certificates"; exit 1; }
@@ -93,6 +95,33 @@ check "persist: the monitor logged the reconnect" sh -c 'dmesg | grep -q "nbd4: 
 diag "$(dmesg | grep -i nbd4 | tail -n 5)"
 check "persist: -d" nbdc -d /dev/nbd4
 
+# --- -swap over TLS: kernel TLS or a refusal (issue 17) ------------------------------
+SWAPNEED="nbd-client: -swap over TLS needs kernel TLS (swap through a TLS proxy deadlocks under memory pressure; --ktls=off uses the proxy anyway)"
+out=$(nbdc -swap $CA localhost 10809 /dev/nbd6 2>&1); rc=$?
+check_eq "-swap TLS: attach exit 0, nothing to say" "$rc $out" "0 Connected /dev/nbd6"
+check_eq "-swap TLS: kernel TLS, no proxy" "$(nbdc --status /dev/nbd6 | sed 's/, [A-Z0-9-]*)$/)/') $(proxies)" \
+	"/dev/nbd6: connected to nbds://localhost:10809/ (kernel TLS, TLS1.3) 0"
+roundtrip "-swap kTLS" /dev/nbd6 28 8
+check "-swap TLS: -d" nbdc -d /dev/nbd6
+check "-swap TLS: the monitor exits after -d" wait_for 15 sh -c 'test "$(count_comm nbdc)" = 0'
+# a Unix socket: kernel TLS works on TCP only
+nbdkit -U /tmp/tls.sock --tls=require --tls-psk=/pki/keys.psk memory 16M
+wait_for 20 test -S /tmp/tls.sock
+out=$(nbdc -swap "nbds+unix://alice@/?socket=/tmp/tls.sock&tls-psk-file=/pki/keys.psk" /dev/nbd6 2>&1); rc=$?
+check_eq "-swap TLS on a Unix socket: exit 1" "$rc" 1
+check_eq "-swap TLS on a Unix socket: the reason" "$out" "$SWAPNEED, and kernel TLS works on TCP connections only, not on a Unix socket"
+check_rc 1 "-swap TLS on a Unix socket: nothing attached" nbdc -c /dev/nbd6
+check_eq "-swap TLS on a Unix socket: no process left" "$(proxies) $(count_comm nbdc)" "0 0"
+out=$(nbdc -swap --ktls=off "nbds+unix://alice@/?socket=/tmp/tls.sock&tls-psk-file=/pki/keys.psk" /dev/nbd6 2>&1); rc=$?
+check_eq "-swap --ktls=off on a Unix socket: attaches through the proxy, with a warning" "$rc $out" \
+	"0 nbd-client: warning: swap over TLS goes through a TLS proxy (--ktls=off): under memory pressure it can deadlock, since only kernel TLS gets the kernel's memory reserves
+Connected /dev/nbd6"
+check_eq "-swap --ktls=off: one proxy" "$(proxies)" 1
+roundtrip "-swap through the proxy" /dev/nbd6 29 4
+check "-swap --ktls=off: -d" nbdc -d /dev/nbd6
+check "-swap --ktls=off: the proxy and the monitor exit after -d" \
+	wait_for 15 sh -c 'test "$(count_comm nbd-proxy) $(count_comm nbdc)" = "0 0"'
+
 # --- --ktls=auto without the tls module: the proxy, said once ------------------------
 for m in $(find /lib/modules/$KV -name 'tls.ko*'); do mv "$m" /tmp/; done
 rmmod tls 2>/dev/null
@@ -109,6 +138,10 @@ out=$(nbdc --ktls=on $CA localhost 10809 /dev/nbd5 2>&1); rc=$?
 check_eq "on without tls.ko: exit 1" "$rc" 1
 check_eq "on without tls.ko: the reason" "$out" "nbd-client: --ktls=on: cannot load the tls kernel module: no tls module for kernel $KV (kernel built without CONFIG_TLS, or its modules are not installed)"
 check_rc 1 "on without tls.ko: nothing attached" nbdc -c /dev/nbd5
+out=$(nbdc -swap $CA localhost 10809 /dev/nbd5 2>&1); rc=$?
+check_eq "-swap without tls.ko: exit 1" "$rc" 1
+check_eq "-swap without tls.ko: the reason" "$out" "$SWAPNEED, and cannot load the tls kernel module: no tls module for kernel $KV (kernel built without CONFIG_TLS, or its modules are not installed)"
+check_rc 1 "-swap without tls.ko: nothing attached" nbdc -c /dev/nbd5
 
 diag "$(cat /proc/net/tls_stat)"
 done_testing
