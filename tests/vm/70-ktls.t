@@ -103,7 +103,8 @@ check_eq "-swap TLS: kernel TLS, no proxy" "$(nbdc --status /dev/nbd6 | sed 's/,
 	"/dev/nbd6: connected to nbds://localhost:10809/ (kernel TLS, TLS1.3) 0"
 roundtrip "-swap kTLS" /dev/nbd6 28 8
 check "-swap TLS: -d" nbdc -d /dev/nbd6
-check "-swap TLS: the monitor exits after -d" wait_for 15 sh -c 'test "$(count_comm nbdc)" = 0'
+no_left() { test "$(proxies) $(count_comm nbdc)" = "0 0"; }
+check "-swap TLS: the monitor exits after -d" wait_for 15 no_left
 # a Unix socket: kernel TLS works on TCP only
 nbdkit -U /tmp/tls.sock --tls=require --tls-psk=/pki/keys.psk memory 16M
 wait_for 20 test -S /tmp/tls.sock
@@ -119,8 +120,7 @@ Connected /dev/nbd6"
 check_eq "-swap --ktls=off: one proxy" "$(proxies)" 1
 roundtrip "-swap through the proxy" /dev/nbd6 29 4
 check "-swap --ktls=off: -d" nbdc -d /dev/nbd6
-check "-swap --ktls=off: the proxy and the monitor exit after -d" \
-	wait_for 15 sh -c 'test "$(count_comm nbd-proxy) $(count_comm nbdc)" = "0 0"'
+check "-swap --ktls=off: the proxy and the monitor exit after -d" wait_for 15 no_left
 
 # --- --ktls=auto without the tls module: the proxy, said once ------------------------
 for m in $(find /lib/modules/$KV -name 'tls.ko*'); do mv "$m" /tmp/; done
