@@ -20,6 +20,7 @@
 #   c  dracut's own plaintext form, root=nbd:host:port/export:ext4
 #   d  a wrong CA: the client's reason on the console, dracut's die, nothing
 #      mounted, and the server saw no option but STARTTLS
+# BOOT_ONLY=a,d runs only those boots (the image is always built).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/dracut-lib.sh"
 boot_setup dracut lsinitrd nbdkit certtool psktool debugfs mkfs.ext4 unshare dash
@@ -30,6 +31,14 @@ SBIN=/usr/local/sbin
 SRC=$BOOT_TOP/scripts/dracut
 BOOT_KEY_LINES+='|dracut: |dracut Warning|dracut-initqueue\[[0-9]+\]: .*nbd|reboot: |dhcp|DHCP'
 
+# want X: boot X was not left out by BOOT_ONLY.
+want() {
+	case ",${BOOT_ONLY:-a,b,c,d}," in
+	*",$1,"*) return 0 ;;
+	esac
+	echo "# boot $1: left out (BOOT_ONLY=$BOOT_ONLY)"
+	return 1
+}
 rand() { od -An -N4 -tx1 /dev/urandom | tr -d ' \n'; }
 sha() { sha256sum "$1" 2>/dev/null | cut -d' ' -f1; }
 mode() { stat -c %a "$1" 2>/dev/null; }
@@ -179,75 +188,83 @@ server_opts() {
 }
 
 # --- a: TLS with X.509 from nbdtab; the server killed and restarted after switch_root
-tok=a-$(rand)
-N=12
-boot_server_start a "${X509_SERVER[@]}" file "$BOOT_WORK/a.img"
-boot_start a "$IMG" "root=/dev/nbd0 $COMMON_APPEND boottest.token=$tok boottest.persist=$N boottest.sleep=1" 300
-if dracut_wait_console a '^BOOT-PERSIST 3 synced' 240; then
-	boot_server_stop KILL
-	echo "# boot a: server killed (-9) after write 3; restarted 3 s later"
-	sleep 3
+if want a; then
+	tok=a-$(rand)
+	N=12
 	boot_server_start a "${X509_SERVER[@]}" file "$BOOT_WORK/a.img"
-	dracut_wait_console a '^BOOT-POWEROFF' 200
-else
-	echo "# boot a: write 3 never came"
+	boot_start a "$IMG" "root=/dev/nbd0 $COMMON_APPEND boottest.token=$tok boottest.persist=$N boottest.sleep=1" 300
+	if dracut_wait_console a '^BOOT-PERSIST 3 synced' 240; then
+		boot_server_stop KILL
+		echo "# boot a: server killed (-9) after write 3; restarted 3 s later"
+		sleep 3
+		boot_server_start a "${X509_SERVER[@]}" file "$BOOT_WORK/a.img"
+		dracut_wait_console a '^BOOT-POWEROFF' 200
+	else
+		echo "# boot a: write 3 never came"
+	fi
+	boot_wait a
+	boot_server_stop
+	boot_report a
+	boot_ok a "$tok" /dev/nbd0 "nbd0 $C"
+	is "$(boot_debugfs_cat "$BOOT_WORK/a.img" /boot-token)" "$tok" "boot a: the token is in the server's image"
+	got=$(boot_console_grep a '^BOOT-PERSIST [0-9]+ synced' | wc -l)
+	is "$got" "$N" "boot a: all $N writes after switch_root synced, across the server's restart"
+	want='' got=''
+	for i in $(seq "$N"); do
+		want+="$tok $i;"
+		got+="$(boot_debugfs_cat "$BOOT_WORK/a.img" "/persist/$i");"
+	done
+	is "$got" "$want" "boot a: all $N writes are in the server's image"
+	like "$(server_opts a 1)" '^NBD_OPT_STARTTLS NBD_OPT_GO ' "boot a: the first server saw STARTTLS first, then GO (inside TLS)"
+	like "$(server_opts a 2)" '^NBD_OPT_STARTTLS NBD_OPT_GO ' "boot a: the restarted server saw a new TLS negotiation (the reconnect)"
+	like "$(cat "$BOOT_WORK/a.server.log")" "client requested export 'export'" "boot a: ... for the export of the nbdtab line"
+	is "$(boot_console_grep a '^BOOT-NBDSTATE ')" "BOOT-NBDSTATE nbd0 link TLS proxy|TLS1.3, AES-256-GCM " \
+		"boot a: the nbdtab's ktls=off: the root's connection goes through the TLS proxy (recorded in /run/nbd-client)"
+	is "$(boot_console_grep a '(comm nbd-proxy)' | wc -l)" 1 "boot a: one proxy process after switch_root"
+	boot_console_grep a '^BOOT-PERSIST' | sed 's/^/# boot a: /'
 fi
-boot_wait a
-boot_server_stop
-boot_report a
-boot_ok a "$tok" /dev/nbd0 "nbd0 $C"
-is "$(boot_debugfs_cat "$BOOT_WORK/a.img" /boot-token)" "$tok" "boot a: the token is in the server's image"
-got=$(boot_console_grep a '^BOOT-PERSIST [0-9]+ synced' | wc -l)
-is "$got" "$N" "boot a: all $N writes after switch_root synced, across the server's restart"
-want='' got=''
-for i in $(seq "$N"); do
-	want+="$tok $i;"
-	got+="$(boot_debugfs_cat "$BOOT_WORK/a.img" "/persist/$i");"
-done
-is "$got" "$want" "boot a: all $N writes are in the server's image"
-like "$(server_opts a 1)" '^NBD_OPT_STARTTLS NBD_OPT_GO ' "boot a: the first server saw STARTTLS first, then GO (inside TLS)"
-like "$(server_opts a 2)" '^NBD_OPT_STARTTLS NBD_OPT_GO ' "boot a: the restarted server saw a new TLS negotiation (the reconnect)"
-like "$(cat "$BOOT_WORK/a.server.log")" "client requested export 'export'" "boot a: ... for the export of the nbdtab line"
-is "$(boot_console_grep a '^BOOT-NBDSTATE ')" "BOOT-NBDSTATE nbd0 link TLS proxy|TLS1.3, AES-256-GCM " \
-	"boot a: the nbdtab's ktls=off: the root's connection goes through the TLS proxy (recorded in /run/nbd-client)"
-is "$(boot_console_grep a '(comm nbd-proxy)' | wc -l)" 1 "boot a: one proxy process after switch_root"
-boot_console_grep a '^BOOT-PERSIST' | sed 's/^/# boot a: /'
 
 # --- b: TLS-PSK via an nbds:// URI, the PSK file named relative to /etc/nbd-client ----
-tok=b-$(rand)
-uri='nbds://10.0.2.100:10809/export?tls-psk-file=alice.psk'
-boot_server_start b "${PSK_SERVER[@]}" file "$BOOT_WORK/b.img"
-dracut_boot_run b "$IMG" "root=$uri $COMMON_APPEND boottest.token=$tok" 240
-boot_server_stop
-boot_ok b "$tok" '/dev/(root|nbd0)' "${uri/alice.psk//etc/nbd-client/alice.psk} /dev/nbd0 $C"
-is "$(boot_debugfs_cat "$BOOT_WORK/b.img" /boot-token)" "$tok" "boot b: the token is in the server's image"
-like "$(server_opts b)" '^NBD_OPT_STARTTLS NBD_OPT_GO ' "boot b: the server saw STARTTLS first, then GO"
+if want b; then
+	tok=b-$(rand)
+	uri='nbds://10.0.2.100:10809/export?tls-psk-file=alice.psk'
+	boot_server_start b "${PSK_SERVER[@]}" file "$BOOT_WORK/b.img"
+	dracut_boot_run b "$IMG" "root=$uri $COMMON_APPEND boottest.token=$tok" 240
+	boot_server_stop
+	boot_ok b "$tok" '/dev/(root|nbd0)' "${uri/alice.psk//etc/nbd-client/alice.psk} /dev/nbd0 $C"
+	is "$(boot_debugfs_cat "$BOOT_WORK/b.img" /boot-token)" "$tok" "boot b: the token is in the server's image"
+	like "$(server_opts b)" '^NBD_OPT_STARTTLS NBD_OPT_GO ' "boot b: the server saw STARTTLS first, then GO"
+fi
 
 # --- c: dracut's own plaintext form ---------------------------------------------------
-tok=c-$(rand)
-boot_server_start c "${PLAIN_SERVER[@]}" file "$BOOT_WORK/c.img"
-dracut_boot_run c "$IMG" "root=nbd:10.0.2.100:10809/export:ext4 $COMMON_APPEND boottest.token=$tok" 240
-boot_server_stop
-boot_ok c "$tok" '/dev/(root|nbd0)' "10.0.2.100 10809 /dev/nbd0 -N export $C"
-is "$(boot_debugfs_cat "$BOOT_WORK/c.img" /boot-token)" "$tok" "boot c: the token is in the server's image"
-like "$(cat "$BOOT_WORK/c.server.log")" "client requested export 'export'" "boot c: the server was asked for the export of root="
+if want c; then
+	tok=c-$(rand)
+	boot_server_start c "${PLAIN_SERVER[@]}" file "$BOOT_WORK/c.img"
+	dracut_boot_run c "$IMG" "root=nbd:10.0.2.100:10809/export:ext4 $COMMON_APPEND boottest.token=$tok" 240
+	boot_server_stop
+	boot_ok c "$tok" '/dev/(root|nbd0)' "10.0.2.100 10809 /dev/nbd0 -N export $C"
+	is "$(boot_debugfs_cat "$BOOT_WORK/c.img" /boot-token)" "$tok" "boot c: the token is in the server's image"
+	like "$(cat "$BOOT_WORK/c.server.log")" "client requested export 'export'" "boot c: the server was asked for the export of root="
+fi
 
 # --- d: a wrong CA ----------------------------------------------------------------------
-boot_server_start d "${X509_SERVER[@]}" file "$BOOT_WORK/d.img"
-dracut_boot_run d "$IMG" "root=/dev/nbd1 $COMMON_APPEND" 240
-boot_server_stop
-is "$DRACUT_HALTED" 1 "boot d: the guest halted (dracut's die: systemctl --force halt)"
-like "$(boot_console_grep d 'nbd-client-root: attaching ')" "nbd-client-root: attaching /dev/nbd1 to .*: /usr/sbin/nbd-client nbd1 $C\$" \
-	"boot d: the handler runs nbd-client nbd1 (the nbdtab line with the wrong CA)"
-reason="nbd-client: TLS handshake with 10.0.2.100:10809 failed: the server certificate is not trusted: it is signed by an unknown CA (pass the right -cacertfile)"
-like "$(boot_console_grep d ': nbd-client: TLS')" "(^|: )$(req "$reason")\$" \
-	"boot d: the client's reason is on the console"
-like "$(boot_console_grep d 'FATAL: ')" "dracut: FATAL: nbd-client could not attach /dev/nbd1 to /etc/nbdtab's nbd1: $(req "$reason")\$" \
-	"boot d: dracut's die, with the reason"
-boot_console_lacks d '^BOOT-|EXT4-fs \(nbd|Connected /dev/nbd|Mounted sysroot|Reached target.*Switch Root' \
-	"boot d: nothing mounted, no switch_root, no init of the root"
-is "$(server_opts d)" "NBD_OPT_STARTTLS " "boot d: the server saw STARTTLS and nothing else: no NBD_OPT_GO or NBD_OPT_EXPORT_NAME in plaintext"
-like "$(cat "$BOOT_WORK/d.server.log")" 'starting TLS handshake' "boot d: ... and a TLS handshake that the client ended"
+if want d; then
+	boot_server_start d "${X509_SERVER[@]}" file "$BOOT_WORK/d.img"
+	dracut_boot_run d "$IMG" "root=/dev/nbd1 $COMMON_APPEND" 240
+	boot_server_stop
+	is "$DRACUT_HALTED" 1 "boot d: the guest halted (dracut's die: systemctl --force halt)"
+	like "$(boot_console_grep d 'nbd-client-root: attaching ')" "nbd-client-root: attaching /dev/nbd1 to .*: /usr/sbin/nbd-client nbd1 $C\$" \
+		"boot d: the handler runs nbd-client nbd1 (the nbdtab line with the wrong CA)"
+	reason="nbd-client: TLS handshake with 10.0.2.100:10809 failed: the server certificate is not trusted: it is signed by an unknown CA (pass the right -cacertfile)"
+	like "$(boot_console_grep d ': nbd-client: TLS')" "(^|: )$(req "$reason")\$" \
+		"boot d: the client's reason is on the console"
+	like "$(boot_console_grep d 'FATAL: ')" "dracut: FATAL: nbd-client could not attach /dev/nbd1 to /etc/nbdtab's nbd1: $(req "$reason")\$" \
+		"boot d: dracut's die, with the reason"
+	boot_console_lacks d '^BOOT-|EXT4-fs \(nbd|Connected /dev/nbd|Mounted sysroot|Reached target.*Switch Root' \
+		"boot d: nothing mounted, no switch_root, no init of the root"
+	is "$(server_opts d)" "NBD_OPT_STARTTLS " "boot d: the server saw STARTTLS and nothing else: no NBD_OPT_GO or NBD_OPT_EXPORT_NAME in plaintext"
+	like "$(cat "$BOOT_WORK/d.server.log")" 'starting TLS handshake' "boot d: ... and a TLS handshake that the client ended"
+fi
 
 echo "# all of 20-dracut.t: $(boot_secs_since "$T_ALL")s"
 done_testing
