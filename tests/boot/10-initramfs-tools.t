@@ -405,6 +405,8 @@ if want e; then
 	opts=$(server_opts e)
 	is "$opts" "NBD_OPT_STARTTLS " "boot e: the server saw STARTTLS and nothing else: no NBD_OPT_GO or NBD_OPT_EXPORT_NAME in plaintext"
 	like "$(cat "$BOOT_WORK/e.server.log")" 'starting TLS handshake' "boot e: ... and a TLS handshake that the client ended"
+	is "$(grep -c 'starting TLS handshake' "$BOOT_WORK/e.server.log")" 1 "boot e: one attempt only: a refused certificate is not waited out"
+	boot_console_lacks e '^nbd: waiting' "boot e: no waiting line"
 fi
 
 echo "# all of 10-initramfs-tools.t: $(boot_secs_since "$T_ALL")s"

@@ -390,6 +390,8 @@ if want d; then
 		"boot d: nothing mounted, no switch_root, no init of the root"
 	is "$(server_opts d)" "NBD_OPT_STARTTLS " "boot d: the server saw STARTTLS and nothing else: no NBD_OPT_GO or NBD_OPT_EXPORT_NAME in plaintext"
 	like "$(cat "$BOOT_WORK/d.server.log")" 'starting TLS handshake' "boot d: ... and a TLS handshake that the client ended"
+	is "$(grep -c 'starting TLS handshake' "$BOOT_WORK/d.server.log")" 1 "boot d: one attempt only: a refused certificate is not waited out"
+	boot_console_lacks d 'nbd-client-root: waiting' "boot d: no waiting line"
 fi
 
 echo "# all of 20-dracut.t: $(boot_secs_since "$T_ALL")s"
