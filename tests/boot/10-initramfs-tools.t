@@ -96,6 +96,89 @@ print_is 'nbdroot=nbds://alice@h/disk?tls-psk-file=alice.psk&tls-username=x nbdd
 	"0 nbd-client nbds://alice@h/disk?tls-psk-file=/etc/nbd-client/alice.psk&tls-username=x /dev/nbd4 $C"
 print_is 'nbdroot=nbd://h/disk' "0 nbd-client nbd://h/disk /dev/nbd0 $C"
 print_is 'nbddev=sda' '1 nbddev=sda is not an nbd device'
+# nbdroot.dead_timeout= is -T; nbdroot.wait= changes no argument; bad values stop
+print_is 'root=/dev/nbd0 nbdroot.dead_timeout=600' "0 nbd-client nbd0 $C -T 600"
+print_is 'root=/dev/nbd0p1 nbdroot=10.0.2.100:10809/export nbdroot.dead_timeout=0060' \
+	"0 nbd-client 10.0.2.100 10809 /dev/nbd0 -N export $C -T 60"
+print_is 'nbdroot=nbd://h/disk nbdroot.dead_timeout=1 nbdroot.dead_timeout=2147483' "0 nbd-client nbd://h/disk /dev/nbd0 $C -T 2147483"
+print_is 'root=/dev/nbd0 nbdroot.wait=0 nbdroot.wait=2147483' "0 nbd-client nbd0 $C"
+for w in nbdroot.dead_timeout=0 nbdroot.dead_timeout=2147484 nbdroot.dead_timeout=60s nbdroot.dead_timeout= nbdroot.dead_timeout=99999999999999999999; do
+	print_is "root=/dev/nbd0 $w" "1 $w: not a number of seconds from 1 to 2147483"
+done
+for w in nbdroot.wait=-1 nbdroot.wait=2147484 nbdroot.wait=5m nbdroot.wait=; do
+	print_is "root=/dev/nbd0 $w nbdroot.dead_timeout=60" "1 $w: not a number of seconds from 0 to 2147483"
+done
+print_is 'root=/dev/sda1 nbdroot.dead_timeout=x nbdroot.wait=x' '2 '
+
+# --- the wait for the server (--attach: the boot's loop, with a stand-in client) ----
+fake=$BOOT_WORK/fake-nbd-client
+boot_fake_client "$fake"
+# attach_is SHELL FAILS MSG CMDLINE WANT: the script's output and exit
+# status, and the stand-in's runs, are WANT ("STATUS RUNS\nOUTPUT").
+attach_is() {
+	local sh=$1 got t0=${EPOCHREALTIME/[.,]/}
+	rm -f "$fake.argv"
+	got=$(FAKE_FAILS=$2 FAKE_MSG=$3 NBDCLIENT=$fake $sh "$IT/scripts/local-top/nbd" --attach "$tab" "$4" 2>&1)
+	got="$? $(wc -l <"$fake.argv")
+$got"
+	is "$got" "$5" "local-top --attach (${sh##*/}): $4; the client fails $2 times: $3"
+	echo "# ... took $(boot_secs_since "$t0")s"
+}
+W='(nbdroot.wait=SECONDS)'
+NOT="/dev/nbd0 is not attached; not mounting the root file system"
+refused='cannot connect to 10.0.2.100:10809: Connection refused'
+closed="waiting for the server's greeting: the server 10.0.2.100:10809 closed the connection"
+wrongca='TLS handshake with 10.0.2.100:10809 failed: the server certificate is not trusted: it is signed by an unknown CA (pass the right -cacertfile)'
+for sh in dash "$VM_BUSYBOX sh"; do
+	attach_is "$sh" 2 "$refused" 'root=/dev/nbd0 nbdroot.wait=30' "0 3
+nbd: $fake nbd0 $C
+nbd: waiting for the server 10.0.2.100:10809 (connection refused); retry in 1 s, giving up in 30 s $W
+nbd: waiting for the server 10.0.2.100:10809 (connection refused); retry in 2 s, giving up in 29 s $W
+Connected /dev/nbd0"
+	# the bound: attempts at 0, 1 and 3 s, then the panic's message
+	attach_is "$sh" 99 "$closed" 'root=/dev/nbd0 nbdroot.wait=3 nbdroot.dead_timeout=60' "1 3
+nbd: $fake nbd0 $C -T 60
+nbd: waiting for the server 10.0.2.100:10809 (connection closed); retry in 1 s, giving up in 3 s $W
+nbd: waiting for the server 10.0.2.100:10809 (connection closed); retry in 2 s, giving up in 2 s $W
+nbd-client: $closed
+nbd: gave up waiting for the server after 3 s (nbdroot.wait=3): $NOT"
+	# what waiting cannot fix, and nbdroot.wait=0: one attempt, today's panic
+	attach_is "$sh" 99 "$wrongca" 'root=/dev/nbd0' "1 1
+nbd: $fake nbd0 $C
+nbd-client: $wrongca
+nbd: nbd-client failed (exit status 1): $NOT"
+	attach_is "$sh" 99 "$refused" 'root=/dev/nbd0 nbdroot.wait=0' "1 1
+nbd: $fake nbd0 $C
+nbd-client: $refused
+nbd: nbd-client failed (exit status 1): $NOT"
+done
+# Which of the client's messages are waited out (one retry, then it attaches).
+retry_is() {
+	local got
+	rm -f "$fake.argv"
+	got=$(FAKE_FAILS=1 FAKE_MSG=$1 NBDCLIENT=$fake dash "$IT/scripts/local-top/nbd" --attach "$tab" root=/dev/nbd0 2>&1)
+	got="$? $(wc -l <"$fake.argv") $(printf '%s\n' "$got" | grep '^nbd: waiting')"
+	is "$got" "$2" "local-top --attach: nbd-client: $1"
+}
+for m in "cannot connect to [fd00::1]:10809: No route to host| [fd00::1]:10809 (no route to host)" \
+	"cannot connect to 10.0.2.100:10809: Network is unreachable| 10.0.2.100:10809 (network unreachable)" \
+	"cannot connect to 10.0.2.100:10809: Connection timed out| 10.0.2.100:10809 (timed out)" \
+	"waiting for the server's greeting: read from 10.0.2.100:10809: Connection reset by peer| 10.0.2.100:10809 (connection reset)" \
+	"waiting for the server's greeting: timed out after 30 s waiting for the server 10.0.2.100:10809 (raise it with -timeout)| 10.0.2.100:10809 (timed out)" \
+	"TLS handshake: timed out: the whole negotiation with 10.0.2.100:10809 may take at most 90 s (3 x -timeout)| 10.0.2.100:10809 (timed out)" \
+	"cannot resolve nbd.example.com:10809: Temporary failure in name resolution| nbd.example.com:10809 (name lookup failed)" \
+	"NBD_OPT_GO: the server is shutting down; try again later| (shutting down)"; do
+	retry_is "${m%|*}" "0 2 nbd: waiting for the server${m#*|}; retry in 1 s, giving up in 300 s $W"
+done
+for m in "cannot resolve nbd.example.com:10809: Name or service not known" \
+	"cannot connect to 10.0.2.100:10809: Permission denied" \
+	"export 'root' does not exist on the server (list the exports with -list)" \
+	"10.0.2.100:10809 is not an NBD server (bad greeting magic 0x6e633a2063616e27)" \
+	"the server 10.0.2.100:10809 closed the TLS connection (did it reject our credentials?)" \
+	"TLS handshake with 10.0.2.100:10809 failed: the server closed the connection (it may not accept our credentials)" \
+	"invalid dead-connection timeout '0': expected a number from 1 to 2147483"; do
+	retry_is "$m" "1 1 "
+done
 
 # --- credentials, nbdtab and the configuration, in an overlay of /etc --------------
 boot_credentials "boot test"
@@ -175,6 +258,10 @@ boot_ext4 "$BOOT_WORK/d.img" 32 "$BOOT_WORK/root" part || echo "Bail out! partit
 for b in a b c e; do cp --sparse=always "$BOOT_WORK/root.img" "$BOOT_WORK/$b.img"; done
 boot_servers
 COMMON_APPEND="ip=dhcp rw panic=1 quiet"
+# boot b starts its server this long after the guest (BOOT_SERVER_DELAY)
+SERVER_DELAY=${BOOT_SERVER_DELAY:-60}
+WAIT_LINE="nbd: waiting for the server 10.0.2.100:10809 (connection closed); retry in N s, giving up in N s (nbdroot.wait=SECONDS)"
+WAIT_RE='^nbd: waiting for the server 10\.0\.2\.100:10809 \(connection closed\); retry in [0-9]+ s, giving up in [0-9]+ s \(nbdroot\.wait=SECONDS\)$'
 echo "# the guest reaches only 10.0.2.100:10809 = 127.0.0.1:$BOOT_PORT on this machine (restrict=on, guestfwd)"
 
 # boot_ok NAME TOKEN ROOTDEV CLIENTCMD: the checks every good boot shares.
@@ -213,12 +300,26 @@ if want a; then
 	is "$(boot_console_grep a '(comm nbd-proxy)' | wc -l)" 0 "boot a: no proxy process after switch_root"
 fi
 
-# --- b: after switch_root, the server is killed and restarted --------------------
+# --- b: no server at first; after switch_root, the server is killed and restarted ----
 if want b; then
 	tok=b-$(rand)
 	N=12
+	# The guest boots with no server listening: the guestfwd's nc finds
+	# nothing and closes each connection, and local-top/nbd waits.
+	boot_start b "$IMG" "root=/dev/nbd0 $COMMON_APPEND boottest.token=$tok boottest.persist=$N boottest.sleep=1" $((300 + SERVER_DELAY))
+	t_wait=''
+	if boot_wait_console b "$WAIT_RE" "$SERVER_DELAY"; then
+		t_wait=${EPOCHREALTIME/[.,]/}
+	else
+		echo "# boot b: no waiting line within ${SERVER_DELAY}s"
+	fi
+	boot_at "$SERVER_DELAY"
 	boot_server_start b "${X509_SERVER[@]}" file "$BOOT_WORK/b.img"
-	boot_start b "$IMG" "root=/dev/nbd0 $COMMON_APPEND boottest.token=$tok boottest.persist=$N boottest.sleep=1" 300
+	t_srv=${EPOCHREALTIME/[.,]/}
+	echo "# boot b: server started $(boot_secs_since "$BOOT_START_T0")s after qemu"
+	if boot_wait_console b '^Connected /dev/nbd0$' 60 && [ -n "$t_wait" ]; then
+		echo "# boot b: the attach waited $(boot_secs_since "$t_wait")s (first waiting line to Connected, seen from here), $(boot_secs_since "$t_srv")s of it after the server started"
+	fi
 	if boot_wait_console b '^BOOT-PERSIST 3 synced' 200; then
 		boot_server_stop KILL
 		echo "# boot b: server killed (-9) after write 3; restarted 3 s later"
@@ -244,6 +345,25 @@ if want b; then
 	like "$(sed -n '/=== .* start/h; /=== .* start/!H; ${x;p}' "$BOOT_WORK/b.server.log" | grep -oE 'NBD_OPT_[A-Z_]+' | uniq | tr '\n' ' ')" \
 		'^NBD_OPT_STARTTLS NBD_OPT_GO ' "boot b: the restarted server saw a new TLS negotiation (the reconnect)"
 	boot_console_grep b '^BOOT-PERSIST' | sed 's/^/# boot b: /'
+	# the wait: one line per retry, exact but for the numbers; the delays
+	# 1, 2, 4, 8, then 10 s; the client's command line printed once
+	waits=$(boot_console_grep b '^nbd: waiting')
+	is "$(printf '%s\n' "$waits" | grep -Evc "$WAIT_RE")" 0 "boot b: every waiting line is: ${WAIT_LINE}"
+	n=$(printf '%s\n' "$waits" | grep -Ec "$WAIT_RE")
+	like "$n" '^([3-9]|[1-9][0-9])$' "boot b: the script waited, retrying (3 or more waiting lines; ${SERVER_DELAY}s without a server)"
+	got=$(printf '%s\n' "$waits" | sed -E 's/.*; retry in ([0-9]+) s, .*/\1/' | tr '\n' ' ')
+	want=''
+	d=1
+	for _ in $(seq "$n"); do
+		want+="$d "
+		d=$((d * 2 > 10 ? 10 : d * 2))
+	done
+	is "$got" "$want" "boot b: the retries come after 1, 2, 4, 8, then every 10 s"
+	got=$(printf '%s\n' "$waits" | sed -E 's/.*giving up in ([0-9]+) s .*/\1/' | head -n 1)
+	like "$got" '^(300|299)$' "boot b: the first waiting line gives the default bound (nbdroot.wait=300)"
+	is "$(boot_console_grep b '^nbd: /usr/sbin/nbd-client ' | wc -l)" 1 "boot b: the script printed the client's command line once"
+	boot_console_lacks b '^nbd: (gave up|nbd-client failed)|^nbd-client: ' "boot b: no failure from the script, and none of the client's error lines (the waits show only the script's line)"
+	printf '%s\n' "$waits" | sed 's/^/# boot b: /'
 fi
 
 # --- c: TLS-PSK via an nbds:// URI ---------------------------------------------------
@@ -262,9 +382,10 @@ fi
 if want d; then
 	tok=d-$(rand)
 	boot_server_start d "${PLAIN_SERVER[@]}" file "$BOOT_WORK/d.img"
-	boot_run d "$IMG" "root=/dev/nbd0p1 nbdroot=10.0.2.100:10809/export $COMMON_APPEND boottest.token=$tok" 180
+	boot_run d "$IMG" "root=/dev/nbd0p1 nbdroot=10.0.2.100:10809/export nbdroot.dead_timeout=600 $COMMON_APPEND boottest.token=$tok" 180
 	boot_server_stop
-	boot_ok d "$tok" /dev/nbd0p1 "10.0.2.100 10809 /dev/nbd0 -N export $C"
+	boot_ok d "$tok" /dev/nbd0p1 "10.0.2.100 10809 /dev/nbd0 -N export $C -T 600"
+	like "$(boot_console_grep d '^BOOT-RESIDENT ')" " -systemd-mark -T 600 " "boot d: nbdroot.dead_timeout=600 reached the resident client as -T 600"
 	is "$(boot_debugfs_cat "$BOOT_WORK/d.img" /boot-token part)" "$tok" "boot d: the token is in the server's image (partition 1)"
 fi
 
@@ -284,6 +405,8 @@ if want e; then
 	opts=$(server_opts e)
 	is "$opts" "NBD_OPT_STARTTLS " "boot e: the server saw STARTTLS and nothing else: no NBD_OPT_GO or NBD_OPT_EXPORT_NAME in plaintext"
 	like "$(cat "$BOOT_WORK/e.server.log")" 'starting TLS handshake' "boot e: ... and a TLS handshake that the client ended"
+	is "$(grep -c 'starting TLS handshake' "$BOOT_WORK/e.server.log")" 1 "boot e: one attempt only: a refused certificate is not waited out"
+	boot_console_lacks e '^nbd: waiting' "boot e: no waiting line"
 fi
 
 echo "# all of 10-initramfs-tools.t: $(boot_secs_since "$T_ALL")s"

@@ -9,9 +9,16 @@
 # reaches 10.0.2.100:10809, which is forwarded (one `busybox nc` per
 # connection) to 127.0.0.1:$BOOT_PORT on the host, and nothing else:
 #
-#   -nic "user,model=virtio-net-pci,restrict=on,guestfwd=tcp:10.0.2.100:10809-cmd:busybox nc 127.0.0.1 $BOOT_PORT"
+#   -nic "user,model=virtio-net-pci,restrict=on,guestfwd=tcp:10.0.2.100:10809-cmd:sh -c 'exec busybox nc 127.0.0.1 $BOOT_PORT 2>/dev/null'"
 #
 # Never give a guest any other route out.  Servers bind 127.0.0.1 only.
+# QEMU gives the command the guest's connection as stdin, stdout AND
+# stderr: without 2>/dev/null, nc's "nc: can't connect to remote host"
+# (no server listening) would reach the guest as the server's greeting
+# ("not an NBD server (bad greeting magic 0x6e633a2063616e27)").  With it,
+# a guest that connects while no server listens sees the connection
+# closed before the greeting, as the nearest a forward can come to
+# "connection refused".
 #
 # Sourcing this file also sources tests/lib.sh (TAP: is, like, t_result,
 # t_diag, done_testing, make_pki, free_port, wait_port, bg) and
@@ -124,6 +131,15 @@
 #                         124 if it was killed on its timeout) and BOOT_SECS.
 #   boot_run NAME INITRD APPEND [TIMEOUT_S]
 #                         boot_start + boot_wait + boot_report.
+#   boot_at SECS          sleep until SECS seconds after the last boot_start
+#                         (at once if that is past).
+#   boot_fake_client PATH
+#                         a stand-in for nbd-client at PATH, for the boot
+#                         scripts' --attach modes: each run appends its
+#                         arguments to PATH.argv (one line a run); while
+#                         PATH.argv has fewer than $FAKE_FAILS lines it
+#                         prints "nbd-client: $FAKE_MSG" on stderr and exits
+#                         1, then it prints "Connected /dev/nbd0" and exits 0.
 #   boot_console NAME     the console with CRs and escapes removed.
 #   boot_console_has NAME LINE DESC
 #                         TAP: some console line is exactly LINE.
@@ -441,7 +457,7 @@ boot_start() {
 		-accel "$VM_ACCEL" -cpu "$cpu" -m "${BOOT_MEM:-768}" -smp "${BOOT_SMP:-2}" \
 		${bios[@]+"${bios[@]}"} -nodefaults -no-user-config -display none -monitor none \
 		-no-reboot \
-		-nic "user,model=virtio-net-pci,restrict=on,guestfwd=tcp:10.0.2.100:10809-cmd:busybox nc 127.0.0.1 $BOOT_PORT" \
+		-nic "user,model=virtio-net-pci,restrict=on,guestfwd=tcp:10.0.2.100:10809-cmd:sh -c 'exec busybox nc 127.0.0.1 $BOOT_PORT 2>/dev/null'" \
 		-serial "file:$BOOT_WORK/$name.console" \
 		-kernel "$BOOT_KERNEL" -initrd "$initrd" -append "$BOOT_APPEND" \
 		</dev/null >"$BOOT_WORK/$name.qemu.log" 2>&1 &
@@ -491,6 +507,28 @@ boot_run() {
 	boot_start "$@"
 	boot_wait "$1"
 	boot_report "$1"
+}
+
+boot_at() {
+	local left=$(($1 * 1000000 - (${EPOCHREALTIME/[.,]/} - BOOT_START_T0)))
+	[ "$left" -le 0 ] || sleep "$((left / 1000000)).$(printf '%06d' $((left % 1000000)))"
+}
+
+boot_fake_client() {
+	cat >"$1" <<'EOF'
+#!/bin/sh
+# stand-in for nbd-client (tests/boot/lib.sh, boot_fake_client)
+n=0
+[ ! -f "$0.argv" ] || n=$(wc -l <"$0.argv")
+echo "$*" >>"$0.argv"
+if [ "$n" -lt "${FAKE_FAILS:-0}" ]; then
+	echo "nbd-client: $FAKE_MSG" >&2
+	exit 1
+fi
+echo "Connected /dev/nbd0"
+EOF
+	chmod 0755 "$1"
+	rm -f "$1.argv"
 }
 
 boot_report() {

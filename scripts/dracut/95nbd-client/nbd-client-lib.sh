@@ -13,9 +13,22 @@
 # SERVER may be [IPv6]; PORT a number, a number/EXPORT, or (as in dracut's
 # module) an export name on the default port.  NBDOPTS are nbd-client
 # options, comma-separated (-N,disk,-b,4096).
+#
+# Kernel command-line words of the attach (nbdc_boot_opts):
+#   nbdroot.wait=SECONDS          how long the handler waits for the server
+#                                 (default 300; 0: one attempt); see
+#                                 nbdc_attach
+#   nbdroot.dead_timeout=SECONDS  nbd-client -T SECONDS (1 to 2147483);
+#                                 without it, no -T
 
 NBDC_CREDDIR=${NBDC_CREDDIR:-/etc/nbd-client}
 NBDC_NBDTAB=${NBDC_NBDTAB:-/etc/nbdtab}
+# nbdroot.wait='s default, in seconds; backoff between attempts: from 1 s,
+# doubled up to this.
+NBDC_WAIT_DEFAULT=300
+NBDC_BACKOFF_MAX=10
+nbdc_wait=$NBDC_WAIT_DEFAULT
+nbdc_dead=''
 
 # nbdc_is_spec VALUE: VALUE is a root/netroot value this module handles.
 nbdc_is_spec() {
@@ -275,10 +288,11 @@ _nbdc_uri_creds() {
     echo "$_nbdc_out"
 }
 
-# nbdc_argv DEV: after nbdc_parse, nbd-client's arguments to attach /dev/DEV
-# (words without spaces, separated by one space).
+# nbdc_argv DEV: after nbdc_parse (and nbdc_boot_opts, for -T),
+# nbd-client's arguments to attach /dev/DEV (words without spaces,
+# separated by one space).
 nbdc_argv() {
-    _nbdc_a="-persist -swap -systemd-mark"
+    _nbdc_a="-persist -swap -systemd-mark${nbdc_dead:+ -T $nbdc_dead}"
     case "$nbdc_kind" in
         uri)
             _nbdc_a="$(_nbdc_uri_creds "$nbdc_uri") /dev/$1 $_nbdc_a"
@@ -300,4 +314,179 @@ nbdc_argv() {
             ;;
     esac
     echo "$_nbdc_a"
+}
+
+# nbdc_what DEV: after nbdc_parse, what /dev/DEV is attached to, in words.
+nbdc_what() {
+    case "$nbdc_kind" in
+        uri) echo "$nbdc_uri" ;;
+        colon) echo "$nbdc_host port ${nbdc_port:-10809} export '$nbdc_export'${nbdc_tls:+ (TLS)}" ;;
+        nbdtab) echo "/etc/nbdtab's $1" ;;
+    esac
+}
+
+# _nbdc_seconds WORD MIN: set _nbdc_s to the value of WORD (NAME=VALUE), a
+# number of seconds from MIN to 2147483 (leading zeros dropped: the shell
+# would read 010 as octal); else set nbdc_err and return 1.
+_nbdc_seconds() {
+    _nbdc_s=${1#*=}
+    case "$_nbdc_s" in
+        '' | *[!0-9]*) _nbdc_s=x ;;
+        *)
+            while :; do
+                case "$_nbdc_s" in
+                    0?*) _nbdc_s=${_nbdc_s#0} ;;
+                    *) break ;;
+                esac
+            done
+            [ "${#_nbdc_s}" -le 7 ] && [ "$_nbdc_s" -le 2147483 ] || _nbdc_s=x
+            ;;
+    esac
+    if [ "$_nbdc_s" = x ] || [ "$_nbdc_s" -lt "$2" ]; then
+        nbdc_err="$1: not a number of seconds from $2 to 2147483"
+        return 1
+    fi
+    return 0
+}
+
+# nbdc_boot_opts CMDLINE: nbdroot.wait= and nbdroot.dead_timeout= of the
+# kernel command line CMDLINE (the last of each counts): sets nbdc_wait
+# (seconds; $NBDC_WAIT_DEFAULT without the word) and nbdc_dead (empty
+# without the word: no -T).  Returns 1 with nbdc_err for a value that is
+# not a number of seconds in range.
+nbdc_boot_opts() {
+    nbdc_wait=$NBDC_WAIT_DEFAULT nbdc_dead='' nbdc_err=''
+    _nbdc_w='' _nbdc_t='' _nbdc_glob=1
+    case $- in
+        *f*) _nbdc_glob='' ;;
+    esac
+    set -f
+    for _nbdc_x in $1; do
+        case "$_nbdc_x" in
+            nbdroot.wait=*) _nbdc_w=$_nbdc_x ;;
+            nbdroot.dead_timeout=*) _nbdc_t=$_nbdc_x ;;
+        esac
+    done
+    [ -z "$_nbdc_glob" ] || set +f
+    if [ -n "$_nbdc_w" ]; then
+        _nbdc_seconds "$_nbdc_w" 0 || return 1
+        nbdc_wait=$_nbdc_s
+    fi
+    if [ -n "$_nbdc_t" ]; then
+        _nbdc_seconds "$_nbdc_t" 1 || return 1
+        nbdc_dead=$_nbdc_s
+    fi
+    return 0
+}
+
+# nbdc_retry_why MESSAGE: when nbd-client's error MESSAGE is one that
+# waiting for the server can fix, set nbdc_why (a few words) and nbdc_peer
+# (host:port as the client names it; empty if the message has none) and
+# return 0; else 1.  nbd-client exits 1 for every error (nbd-client.8,
+# EXIT STATUS), so this matches the text of its messages (client/conn.c,
+# nego.c, optreply.c); initramfs-tools' local-top/nbd (nbd_retry_why) is
+# the same and must change with it.  A refused certificate, a bad command
+# line, an export the server does not have, a host name that does not
+# exist: not these, so they stop the boot at once.
+nbdc_retry_why() {
+    nbdc_why='' nbdc_peer=''
+    case "$1" in
+        *"timed out after "*" s waiting for the server "*" (raise it with -timeout)")
+            nbdc_peer=${1##*waiting for the server }
+            nbdc_peer=${nbdc_peer% (raise it with -timeout)}
+            nbdc_why='timed out'
+            ;;
+        *"timed out: the whole negotiation with "*" may take at most "*)
+            nbdc_peer=${1#*the whole negotiation with }
+            nbdc_peer=${nbdc_peer%% may take at most *}
+            nbdc_why='timed out'
+            ;;
+        "nbd-client: cannot connect to "*)
+            nbdc_peer=${1#nbd-client: cannot connect to }
+            case "$nbdc_peer" in
+                *": Connection refused") nbdc_why='connection refused' ;;
+                *": Connection timed out") nbdc_why='timed out' ;;
+                *": Connection reset by peer") nbdc_why='connection reset' ;;
+                *": No route to host") nbdc_why='no route to host' ;;
+                *": Network is unreachable") nbdc_why='network unreachable' ;;
+                *": Host is down") nbdc_why='host down' ;;
+                *": Network is down") nbdc_why='network down' ;;
+                *": the server is not accepting connections (its listen backlog is full)") nbdc_why='server busy' ;;
+                *) return 1 ;;
+            esac
+            nbdc_peer=${nbdc_peer%%: *}
+            ;;
+        "nbd-client: waiting for the server's greeting: the server "*" closed the connection")
+            nbdc_peer=${1#*greeting: the server }
+            nbdc_peer=${nbdc_peer% closed the connection}
+            nbdc_why='connection closed'
+            ;;
+        "nbd-client: waiting for the server's greeting: read from "*": Connection reset by peer")
+            nbdc_peer=${1#*greeting: read from }
+            nbdc_peer=${nbdc_peer%%: *}
+            nbdc_why='connection reset'
+            ;;
+        "nbd-client: cannot resolve "*": Temporary failure in name resolution")
+            nbdc_peer=${1#nbd-client: cannot resolve }
+            nbdc_peer=${nbdc_peer%%: *}
+            nbdc_why='name lookup failed'
+            ;;
+        *"the server is shutting down; try again later")
+            nbdc_why='shutting down'
+            ;;
+        *) return 1 ;;
+    esac
+    return 0
+}
+
+# _nbdc_now: set _nbdc_now to the time since boot in hundredths of a second.
+_nbdc_now() {
+    read -r _nbdc_now _ < /proc/uptime
+    _nbdc_now=${_nbdc_now%.*}${_nbdc_now#*.}
+    while :; do
+        case "$_nbdc_now" in
+            0?*) _nbdc_now=${_nbdc_now#0} ;;
+            *) break ;;
+        esac
+    done
+}
+
+# nbdc_attach OUT ERR ARGS...: run $NBDC_BIN ARGS (stdout into OUT, stderr
+# into ERR) until it attaches.  A failure that waiting can fix
+# (nbdc_retry_why) is tried again after 1, 2, 4, 8, then every
+# NBDC_BACKOFF_MAX seconds, with one line on stderr each time (the
+# console, quiet or not), until $nbdc_wait seconds have passed since the
+# first attempt (an attempt under way runs to its end: at most
+# nbd-client's -timeout, 30 s by default, per step).  Returns 0 once
+# attached; else 1 with nbdc_rc (the client's exit status), nbdc_reason
+# (its last line) and, when the bound passed, nbdc_waited (seconds).
+nbdc_attach() {
+    _nbdc_o=$1 _nbdc_e=$2
+    shift 2
+    nbdc_rc=0 nbdc_reason='' nbdc_waited=''
+    _nbdc_now
+    _nbdc_t0=$_nbdc_now
+    _nbdc_delay=1
+    while :; do
+        "$NBDC_BIN" "$@" > "$_nbdc_o" 2> "$_nbdc_e" < /dev/null && return 0
+        nbdc_rc=$?
+        nbdc_reason=''
+        while IFS= read -r _nbdc_l || [ -n "$_nbdc_l" ]; do
+            nbdc_reason=$_nbdc_l
+        done < "$_nbdc_e"
+        [ "$nbdc_wait" != 0 ] || return 1
+        nbdc_retry_why "$nbdc_reason" || return 1
+        _nbdc_now
+        _nbdc_left=$((_nbdc_t0 + nbdc_wait * 100 - _nbdc_now))
+        if [ "$_nbdc_left" -le 0 ]; then
+            nbdc_waited=$(((_nbdc_now - _nbdc_t0) / 100))
+            return 1
+        fi
+        _nbdc_left=$(((_nbdc_left + 99) / 100))
+        [ "$_nbdc_delay" -le "$_nbdc_left" ] || _nbdc_delay=$_nbdc_left
+        echo "nbd-client-root: waiting for the server${nbdc_peer:+ $nbdc_peer} ($nbdc_why); retry in $_nbdc_delay s, giving up in $_nbdc_left s (nbdroot.wait=SECONDS)" >&2
+        sleep "$_nbdc_delay"
+        _nbdc_delay=$((_nbdc_delay * 2))
+        [ "$_nbdc_delay" -le "$NBDC_BACKOFF_MAX" ] || _nbdc_delay=$NBDC_BACKOFF_MAX
+    done
 }

@@ -9,16 +9,36 @@
 # It attaches the root export with nbd-client -persist -swap -systemd-mark:
 # the resident process (and its TLS proxy) holds the credentials and the
 # server's address in memory, so it goes on after switch_root, and systemd
-# spares it (argv[0] starts with '@').  If the client fails, the reason it
-# gives is shown on the console and the boot stops (die): nothing is
-# mounted, and nothing is retried in plaintext.
+# spares it (argv[0] starts with '@').  While the client fails in a way
+# that waiting can fix (no server yet: refused, reset, closed, timed out),
+# it is run again, with a console line for each wait, for up to
+# nbdroot.wait= seconds (default 300; see nbdc_attach in
+# nbd-client-lib.sh); nbdroot.dead_timeout=SECONDS becomes its -T.  If the
+# client fails otherwise (a wrong CA, a refused STARTTLS, an export the
+# server does not have), or the wait runs out, the reason it gives is
+# shown on the console and the boot stops (die): nothing is mounted, and
+# nothing is retried in plaintext.
 
 # nbd-client-root --print NBDTAB CMDLINE: the decision without booting (on
 # any machine, from the module's directory): the nbd-client command line
 # that the boot would run (exit status 0), the reason it would stop (1), or
 # nothing when CMDLINE asks for no NBD root (2).  /etc/nbd-client/ is read
 # for the default credentials of nbds: (NBDC_CREDDIR overrides it).
-if [ "$1" = --print ]; then
+# nbd-client-root --attach NBDTAB CMDLINE: then runs $NBDC_BIN (default
+# nbd-client) as the boot would, waiting and retrying (no udev, no
+# mounts, no die): what the console would show, die's message last on
+# stdout; exit status 0 (attached) or 1; 2 as above.
+
+# nbdc_failed DEV WHAT: die's message, after nbdc_attach failed.
+nbdc_failed() {
+    if [ -n "$nbdc_waited" ]; then
+        echo "nbd-client could not attach /dev/$1 to $2: gave up waiting for the server after $nbdc_waited s (nbdroot.wait=$nbdc_wait): ${nbdc_reason:-exit status $nbdc_rc}"
+    else
+        echo "nbd-client could not attach /dev/$1 to $2: ${nbdc_reason:-exit status $nbdc_rc}"
+    fi
+}
+
+if [ "$1" = --print ] || [ "$1" = --attach ]; then
     # shellcheck disable=SC2034 # read by nbd-client-lib.sh
     NBDC_NBDTAB=$2
     for _l in "${0%/*}/nbd-client-lib.sh" /lib/nbd-client-lib.sh; do
@@ -43,8 +63,32 @@ if [ "$1" = --print ]; then
             ;;
         2) exit 2 ;;
     esac
-    echo "nbd-client $(nbdc_argv "$(nbdc_device "$nbdc_newroot")")"
-    exit 0
+    if ! nbdc_boot_opts "$3"; then
+        echo "$nbdc_err"
+        exit 1
+    fi
+    dev=$(nbdc_device "$nbdc_newroot")
+    argv=$(nbdc_argv "$dev")
+    if [ "$1" = --print ]; then
+        echo "nbd-client $argv"
+        exit 0
+    fi
+    NBDC_BIN=${NBDC_BIN:-nbd-client}
+    what=$(nbdc_what "$dev")
+    _out=$(mktemp) && _err=$(mktemp) || exit 1
+    echo "nbd-client-root: attaching /dev/$dev to $what: $NBDC_BIN $argv" >&2
+    # shellcheck disable=SC2086 # one word per argument, none has a space
+    if nbdc_attach "$_out" "$_err" $argv; then
+        cat "$_err" >&2
+        cat "$_out"
+        _rc=0
+    else
+        cat "$_err" >&2
+        nbdc_failed "$dev" "$what"
+        _rc=1
+    fi
+    rm -f -- "$_out" "$_err"
+    exit "$_rc"
 fi
 
 type getarg > /dev/null 2>&1 || . /lib/dracut-lib.sh
@@ -70,6 +114,7 @@ nroot=$2
 NEWROOT=$3
 
 nbdc_parse "$nroot" || die "nbd-client: $nbdc_err"
+nbdc_boot_opts "$(getcmdline)" || die "nbd-client: $nbdc_err"
 [ -z "$root" ] && root=$(getarg root=)
 dev=$(nbdc_device "$root")
 
@@ -108,11 +153,7 @@ if [ "$root" = dhcp ] || [ "$root" = dhcp6 ]; then
     fi
 fi
 
-case "$nbdc_kind" in
-    uri) what=$nbdc_uri ;;
-    colon) what="$nbdc_host port ${nbdc_port:-10809} export '$nbdc_export'${nbdc_tls:+ (TLS)}" ;;
-    nbdtab) what="/etc/nbdtab's $dev" ;;
-esac
+what=$(nbdc_what "$dev")
 argv=$(nbdc_argv "$dev")
 set -f
 # shellcheck disable=SC2086
@@ -124,7 +165,8 @@ _err=/tmp/nbd-client-$dev.err
 _out=/tmp/nbd-client-$dev.out
 # Files, not a pipe: the resident process outlives the command.  The full
 # path makes its argv[0] @usr/sbin/nbd-client once marked (-systemd-mark).
-if "$NBDC_BIN" "$@" > "$_out" 2> "$_err" < /dev/null; then
+# Waits for the server (nbdroot.wait=), saying so on the console.
+if nbdc_attach "$_out" "$_err" "$@"; then
     # its warnings, then "Connected /dev/nbdX"
     cat "$_err" >&2
     while read -r _l; do say "$_l"; done < "$_out"
@@ -137,11 +179,9 @@ if "$NBDC_BIN" "$@" > "$_out" 2> "$_err" < /dev/null; then
     udevadm settle --timeout=30 > /dev/null 2>&1
     rm -f -- "$_err" "$_out"
 else
-    _rc=$?
     # the client's own lines, as it wrote them; the last one says why
     cat "$_err" >&2
-    _reason=$(sed -n '$p' "$_err")
-    die "nbd-client could not attach /dev/$dev to $what: ${_reason:-exit status $_rc}"
+    die "$(nbdc_failed "$dev" "$what")"
 fi
 
 need_shutdown

@@ -8,6 +8,7 @@
 #   root=nbd://HOST[:PORT]/EXPORT[?QUERY], root=nbds://...
 #   netroot= any of these, with root= unset, dhcp, or /dev/nbdX[pN]
 #   root=/dev/nbdX or /dev/nbdXpN alone: the /etc/nbdtab line for nbdX
+#   nbdroot.wait=SECONDS, nbdroot.dead_timeout=SECONDS: see nbd-client-lib.sh
 #
 # root= takes precedence over netroot=.  Credentials are never on the
 # command line: they are files in the initramfs (from /etc/nbdtab, or in
@@ -32,6 +33,9 @@ case $? in
     1) die "nbd-client: $nbdc_err" ;;
     2) return 0 ;; # not ours: let the other handlers look
 esac
+# A bad nbdroot.wait= or nbdroot.dead_timeout= stops the boot here, before
+# the network comes up (the handler reads them again).
+nbdc_boot_opts "$(getcmdline)" || die "nbd-client: $nbdc_err"
 if nbdc_is_spec "$root" && [ -n "$_nbdc_netroots" ]; then
     warn "root takes precedence over netroot. Ignoring netroot"
 fi
