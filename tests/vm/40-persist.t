@@ -89,6 +89,9 @@ rm -f /tmp/wstop /tmp/written /tmp/w.err /tmp/w.done
 	echo $i >>/tmp/written
 done; touch /tmp/w.done ) &
 wait_for 30 test -s /tmp/written
+# the writer and jbd2 wait out the outage on purpose: no hung-task
+# reports (the harness fails a boot whose log has a call trace)
+echo 0 >/proc/sys/kernel/hung_task_timeout_secs
 k0=$(dmesg | wc -l)
 w0=$(written)
 t0=$(uptime_s)
