@@ -74,7 +74,7 @@ struct nbd_device {
 	bool attached;			/* the kernel has the device */
 	bool resident;			/* warnings go to the log */
 	bool watched;			/* dead links are reconnected
-					 * (-persist, kernel TLS) */
+					 * (-persist, -swap, kernel TLS) */
 	enum ktls_mode ktls;		/* in effect: AUTO, ON or OFF */
 	char no_ktls[NBD_ERR_MAX];	/* auto: why kernel TLS was not used */
 	struct nbd_log log;
