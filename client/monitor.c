@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -11,6 +13,7 @@
 #include "deadline.h"
 #include "kernel.h"
 #include "monitor.h"
+#include "sdnotify.h"
 
 int monitor_detach(void)
 {
@@ -27,6 +30,45 @@ int monitor_detach(void)
 	if (fd > 2)
 		close(fd);
 	return chdir("/");
+}
+
+int monitor_stop_signals(struct nbd_err *e)
+{
+	sigset_t set;
+	int fd;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (fd < 0)
+		return err_errno(e, errno, "signalfd");
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	return fd;
+}
+
+void monitor_settle(struct nbd_device *d)
+{
+	/*
+	 * glibc loads libgcc_s when a thread ends (getaddrinfo_a's resolver
+	 * threads): load it now, while the file is there, or a resident
+	 * process that resolves a name after switch_root aborts.
+	 */
+	if (!dlopen("libgcc_s.so.1", RTLD_NOW | RTLD_NODELETE))
+		nbd_log(&d->log, LOG_INFO, "cannot preload libgcc_s.so.1: %s",
+			dlerror());
+	/* nbd@.service (Type=notify): attached now */
+	if (sd_notify_ready(!d->cfg->nofork) < 0)
+		nbd_log(&d->log, LOG_WARNING, "cannot tell systemd we are ready ($NOTIFY_SOCKET): %s",
+			strerror(errno));
+	if (d->cfg->swap && mlockall(MCL_CURRENT | MCL_FUTURE) < 0)
+		nbd_log(&d->log, LOG_WARNING, "mlockall: %s", strerror(errno));
+	/* reconnecting must not wait on the writeback it is needed for */
+	if (d->watched && nbd_mark_io_flusher() < 0)
+		nbd_log(&d->log, LOG_INFO, "PR_SET_IO_FLUSHER: %s",
+			strerror(errno));
 }
 
 /* SIGTERM or SIGINT arrived (the stop fd carries nothing else). */
@@ -111,6 +153,11 @@ static int reconnect_due(struct nbd_device *d)
 			return export_changed(d, &e);
 		if (r == 0) {
 			nbd_log(&d->log, LOG_NOTICE, "reconnected connection %u",
+				k + 1);
+			continue;
+		}
+		if (r == DEVICE_NOT_TAKEN) {
+			nbd_log(&d->log, LOG_INFO, "connection %u: the kernel had no dead connection to replace; its own is alive",
 				k + 1);
 			continue;
 		}

@@ -24,9 +24,19 @@
 #define MONITOR_BACKOFF_MAX_S 30
 /* How often the device's state is asked for when nothing happens. */
 #define MONITOR_STATUS_POLL_MS 2000
+/* How long after one of our links died its LINK_DEAD event may come (an
+ * event that no death of ours explains is an adopted link's). */
+#define MONITOR_EVENT_DUE_MS 2000
 
 /* In a freshly forked child: new session, stdio to /dev/null, cwd /. */
 int monitor_detach(void);
+/* SIGTERM/SIGINT as a readable fd (the device's stop_fd: every wait of
+ * the pipeline polls it); SIGPIPE and SIGHUP ignored.  The fd, or -1. */
+int monitor_stop_signals(struct nbd_err *e);
+/* Once resident: preload what a thread's end needs, tell systemd READY=1
+ * ($NOTIFY_SOCKET), lock the memory with -swap, mark the process an I/O
+ * flusher where it reconnects. */
+void monitor_settle(struct nbd_device *d);
 /* Runs until the device is disconnected or a stop signal; returns the exit
  * status. */
 int monitor_run(struct nbd_device *d);
