@@ -88,6 +88,37 @@ static void link_died(struct nbd_device *d, unsigned int k)
 	d->link[k].backoff_s = 1;
 }
 
+/* One of our own links died: the kernel's LINK_DEAD event for it is due. */
+static void own_link_died(struct nbd_device *d, unsigned int k)
+{
+	d->expect_events++;
+	d->expect_until_ms = mono_ms() + MONITOR_EVENT_DUE_MS;
+	link_died(d, k);
+}
+
+/*
+ * A LINK_DEAD event for the device that no death of our own links
+ * explains: an adopted link died (its socket is the kernel's alone, so the
+ * event is all we learn).  Which one does not matter: the kernel puts a
+ * new socket in the first dead slot, and drops it where none is (then the
+ * link is adopted again, device_reconnect).
+ */
+static void adopted_died(struct nbd_device *d)
+{
+	unsigned int k;
+
+	if (d->expect_events && mono_ms() <= d->expect_until_ms) {
+		d->expect_events--;
+		return;
+	}
+	d->expect_events = 0;
+	for (k = 0; k < d->n; k++)
+		if (d->link[k].state == LINK_ADOPTED) {
+			link_died(d, k);
+			return;
+		}
+}
+
 /* Ask every attached link whether it is still alive. */
 static void check_links(struct nbd_device *d)
 {
@@ -96,12 +127,13 @@ static void check_links(struct nbd_device *d)
 	for (k = 0; k < d->n; k++)
 		if (d->link[k].state == LINK_ATTACHED &&
 		    !datapath_alive(&d->link[k].dp))
-			link_died(d, k);
+			own_link_died(d, k);
 }
 
 /* Drain NBD_CMD_LINK_DEAD; lost events (ENOBUFS) only mean: check all. */
 static void drain_events(struct nbd_device *d)
 {
+	unsigned int events = 0;
 	struct nbd_err e;
 	int idx, r;
 
@@ -111,8 +143,12 @@ static void drain_events(struct nbd_device *d)
 				e.msg);
 			break;
 		}
+		events += idx == d->index;
 	}
+	/* our own links first: their deaths explain their events */
 	check_links(d);
+	while (events--)
+		adopted_died(d);
 }
 
 static void backoff(struct link *l)
@@ -212,7 +248,7 @@ static int monitor_round(struct nbd_device *d, int *st)
 	}
 	for (i = 2; i < n; i++)
 		if (p[i].revents)
-			link_died(d, which[i]);
+			own_link_died(d, which[i]);
 	if (p[1].revents)
 		drain_events(d);
 	if (device_connected(d) == 0) {

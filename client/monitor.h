@@ -9,7 +9,10 @@
  * dead link through the same pipeline as the first attach, with
  * exponential backoff, and gives up for good (disconnecting the device,
  * exit status 1) when the server offers a different export; without it a
- * dead link is only logged (and its proxy reaped).  SIGTERM/SIGINT end it
+ * dead link is only logged (and its proxy reaped).  The links of a device
+ * it adopted (adopt.h) are the kernel's alone, and it cannot watch them: a
+ * LINK_DEAD event for the device that no death of its own links explains
+ * (within MONITOR_EVENT_DUE_MS) is one of them dying.  SIGTERM/SIGINT end it
  * at once, even mid-negotiation; it also ends when the device is
  * disconnected, or found attached again by another process (its pid in
  * sysfs is not the one it started the device with).
