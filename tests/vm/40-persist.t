@@ -77,8 +77,10 @@ start_both() { start_server root 10811 file /tmp/root.img && start_server other 
 written() { wc -l </tmp/written; }
 written_above() { [ "$(written)" -gt "$1" ]; }
 check "outage: servers start" start_both
-check_eq "outage: -swap attach (no -persist)" "$(nbdc -swap -systemd-mark 127.0.0.1 10811 /dev/nbd2 2>&1; echo " rc=$?")" "Connected /dev/nbd2 rc=0"
-check_eq "outage: -persist attach" "$(nbdc -persist 127.0.0.1 10812 /dev/nbd3 2>&1; echo " rc=$?")" "Connected /dev/nbd3 rc=0"
+out=$(nbdc -swap -systemd-mark 127.0.0.1 10811 /dev/nbd2 2>&1)
+check_eq "outage: -swap attach (no -persist)" "$out rc=$?" "Connected /dev/nbd2 rc=0"
+out=$(nbdc -persist 127.0.0.1 10812 /dev/nbd3 2>&1)
+check_eq "outage: -persist attach" "$out rc=$?" "Connected /dev/nbd3 rc=0"
 check "outage: mkfs.ext4 and mount the -swap device" sh -c 'mkfs.ext4 -q -F /dev/nbd2 && mkdir -p /mnt/r && mount /dev/nbd2 /mnt/r'
 # writer: file i (64 KiB, patgen seed 1000+i), fsync'd, then listed
 rm -f /tmp/wstop /tmp/written /tmp/w.err /tmp/w.done
