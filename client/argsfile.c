@@ -31,7 +31,7 @@ int argsfile_write(int dirfd, const char *name, const char *cwd,
 	char tmp[80], file[80];
 	int fd, r = 0, i;
 
-	snprintf(tmp, sizeof(tmp), ".%s.args.tmp", name);
+	snprintf(tmp, sizeof(tmp), ".%s.args.%d.tmp", name, (int)getpid());
 	snprintf(file, sizeof(file), "%s.args", name);
 	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)

@@ -45,7 +45,8 @@ int state_write(int dirfd, const char *name, const struct state_device *s,
 
 	if (dirfd < 0)
 		return 0;
-	snprintf(tmp, sizeof(tmp), ".%s.tmp", name);
+	/* the writer's own: an adopter and its child may both write */
+	snprintf(tmp, sizeof(tmp), ".%s.%d.tmp", name, (int)getpid());
 	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return -1;
