@@ -502,6 +502,7 @@ fail:
 
 int device_reconnect(struct nbd_device *d, unsigned int k, struct nbd_err *e)
 {
+	unsigned int req, dead;
 	int r;
 
 	if (!d->nl)
@@ -517,6 +518,10 @@ int device_reconnect(struct nbd_device *d, unsigned int k, struct nbd_err *e)
 	 */
 	r = nbd_nl_reconnect(d->nl, d->index, d->link[k].dp.kernel_fd,
 			     d->ident, e);
+	/* only a device with a request timeout tells (every watched one) */
+	attach_timeouts(d->cfg, d->watched, &req, &dead);
+	if (r == 0 && !req)
+		r = 1;
 	if (r <= 0) {
 		link_close(d, k);
 		d->link[k].state = r < 0 ? LINK_DEAD : LINK_ADOPTED;
