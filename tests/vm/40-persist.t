@@ -93,9 +93,13 @@ done; touch /tmp/w.done ) &
 wait_for 30 test -s /tmp/written
 k0=$(dmesg | wc -l)
 w0=$(written)
-t0=$(uptime_s)
 kill -9 "$(cat /run/root.pid)" "$(cat /run/other.pid)"
-# the reader on the -persist device starts in the outage
+# the reader on the -persist device starts in the outage, once the kernel
+# has seen the connection die: a request sent before that waits out the
+# request timeout (30 s) on the dead socket first, and only then the dead
+# timeout that this measures
+wait_for 10 sh -c "dmesg | tail -n +$((k0 + 1)) | grep -q 'nbd3: Receive control failed'"
+t0=$(uptime_s)
 ( dd if=/dev/nbd3 of=/dev/null bs=4k count=1 skip=100 iflag=direct 2>/tmp/r.err; echo "$? $(uptime_s)" >/tmp/r.done ) &
 sleep $OUTAGE
 w1=$(written)
