@@ -14,15 +14,11 @@
  * (its messages are the command's); then it tells the waiting command
  * "attached" or "failed" over a pipe, and the command exits with that.
  */
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <signal.h>
-#include <sys/mman.h>
-#include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -32,7 +28,6 @@
 #include "monitor.h"
 #include "optreply.h"
 #include "proto.h"
-#include "sdnotify.h"
 
 #define ATTACHED_OK '0'
 #define ATTACHED_FAILED '1'
@@ -66,24 +61,6 @@ static bool needs_resident(const struct nbd_config *cfg)
 {
 	return cfg->persist || cfg->swap || cfg->nonetlink || cfg->nofork ||
 	       cfg->tls.enabled;
-}
-
-/* SIGTERM/SIGINT as a readable fd: every wait of the pipeline polls it. */
-static int stop_signals(struct nbd_err *e)
-{
-	sigset_t set;
-	int fd;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (fd < 0)
-		return err_errno(e, errno, "signalfd");
-	sigprocmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	signal(SIGHUP, SIG_IGN);
-	return fd;
 }
 
 /* The command's half: wait for the resident process's verdict. */
@@ -123,24 +100,7 @@ static void become_resident(struct nbd_device *d, int *verdict_fd)
 		nbd_log(&d->log, LOG_WARNING, "cannot detach from the terminal: %s",
 			strerror(errno));
 	tell_command(verdict_fd, ATTACHED_OK);
-	/*
-	 * glibc loads libgcc_s when a thread ends (getaddrinfo_a's resolver
-	 * threads): load it now, while the file is there, or a resident
-	 * process that resolves a name after switch_root aborts.
-	 */
-	if (!dlopen("libgcc_s.so.1", RTLD_NOW | RTLD_NODELETE))
-		nbd_log(&d->log, LOG_INFO, "cannot preload libgcc_s.so.1: %s",
-			dlerror());
-	/* nbd@.service (Type=notify): attached now */
-	if (sd_notify_ready(!d->cfg->nofork) < 0)
-		nbd_log(&d->log, LOG_WARNING, "cannot tell systemd we are ready ($NOTIFY_SOCKET): %s",
-			strerror(errno));
-	if (d->cfg->swap && mlockall(MCL_CURRENT | MCL_FUTURE) < 0)
-		nbd_log(&d->log, LOG_WARNING, "mlockall: %s", strerror(errno));
-	/* reconnecting must not wait on the writeback it is needed for */
-	if (d->watched && nbd_mark_io_flusher() < 0)
-		nbd_log(&d->log, LOG_INFO, "PR_SET_IO_FLUSHER: %s",
-			strerror(errno));
+	monitor_settle(d);
 }
 
 static void print_warnings(struct nbd_device *d)
@@ -154,15 +114,16 @@ static void print_warnings(struct nbd_device *d)
 
 /* The pipeline, then residence if needed.  Returns the exit status's
  * sign as attach_run does. */
-static int run_device(const struct nbd_config *cfg, bool resident,
-		      int verdict_fd, struct nbd_err *e)
+static int run_device(const struct nbd_config *cfg, char **argv,
+		      bool resident, int verdict_fd, struct nbd_err *e)
 {
 	struct nbd_device d;
 	int r = -1;
 
 	if (device_init(&d, cfg, e) < 0)
 		goto out;
-	if (resident && (d.stop_fd = stop_signals(e)) < 0)
+	d.argv = argv;	/* recorded for an adopter */
+	if (resident && (d.stop_fd = monitor_stop_signals(e)) < 0)
 		goto out;
 	r = device_attach(&d, e);
 	if (r == 0 && d.no_ktls[0])
@@ -222,7 +183,7 @@ int attach_run(const struct nbd_config *cfg, char **argv, struct nbd_err *e)
 	if (cfg->systemd_mark && argv && argv[0] && argv[0][0])
 		argv[0][0] = '@';
 	if (!resident || cfg->nofork)
-		return run_device(cfg, resident, -1, e);
+		return run_device(cfg, argv, resident, -1, e);
 	if (pipe2(pfd, O_CLOEXEC) < 0)
 		return err_errno(e, errno, "cannot create a pipe");
 	fflush(stdout);
@@ -239,6 +200,6 @@ int attach_run(const struct nbd_config *cfg, char **argv, struct nbd_err *e)
 	close(pfd[0]);
 	if (setsid() < 0)
 		return err_errno(e, errno, "setsid");
-	r = run_device(cfg, true, pfd[1], e);
+	r = run_device(cfg, argv, true, pfd[1], e);
 	exit(r == 0 ? 0 : 1);
 }

@@ -24,11 +24,13 @@ enum {
 	OPT_NBDTAB,
 	OPT_KTLS,
 	OPT_STATUS,
+	OPT_ADOPT,
 };
 
 static const char short_opts[] = "A:b:B:c:C:d:F:ghH:i:K:lLmnN:pPRst:T:uVxy:";
 
 static const struct option long_opts[] = {
+	{ "adopt", required_argument, NULL, OPT_ADOPT },
 	{ "block-size", required_argument, NULL, 'b' },
 	{ "cacertfile", required_argument, NULL, 'A' },
 	{ "certfile", required_argument, NULL, 'F' },
@@ -78,6 +80,7 @@ void cli_usage(FILE *f)
 	      "       nbd-client -l host [port]      list exports\n"
 	      "       nbd-client --check host|URI    negotiate, report, disconnect\n"
 	      "       nbd-client --list-devices      show nbd devices\n"
+	      "       nbd-client --adopt nbd_device  take over a device another process attached\n"
 	      "Options (one or two dashes):\n"
 	      "  -d, -disconnect DEVICE   disconnect DEVICE\n"
 	      "  -c, -check DEVICE        print the pid in /sys/block/nbdN/pid and exit 0 if\n"
@@ -85,6 +88,9 @@ void cli_usage(FILE *f)
 	      "  -c, --check HOST|URI     negotiate, print the export's details, disconnect\n"
 	      "  --status DEVICE          say what DEVICE is connected to (--json: an object);\n"
 	      "                           exit 0 connected, 1 not\n"
+	      "  --adopt DEVICE           become the resident process of DEVICE, which\n"
+	      "                           another nbd-client attached (only -nofork may be\n"
+	      "                           added: it reconnects as the attach would)\n"
 	      "  -l, -list                list the server's exports\n"
 	      "  -N, -name NAME           export name (default: the server's default export)\n"
 	      "  -b, -block-size N        block size: 512, 1024, 2048 or 4096\n"
@@ -262,6 +268,12 @@ static int apply_opt(int opt, const char *arg, struct nbd_config *c,
 		if (arg[0] == '-' && arg[1])
 			return 2;
 		return 1;
+	case OPT_ADOPT:
+		out->mode = MODE_ADOPT;
+		/* "--adopt -nofork nbd0": the device comes later */
+		if (arg[0] == '-' && arg[1])
+			return 2;
+		return 1;
 	case OPT_NBDTAB: return set_str(&out->nbdtab, arg, e);
 	case 'V': out->mode = MODE_VERSION; return 0;
 	case 'h': out->mode = MODE_HELP; return 0;
@@ -344,9 +356,10 @@ static int positionals(char **args, int n, struct nbd_config *c,
 {
 	int i = 0;
 
-	if (out->mode == MODE_STATUS) {
+	if (out->mode == MODE_STATUS || out->mode == MODE_ADOPT) {
 		if (n == 0)
-			return err_set(e, "--status needs an nbd device (e.g. /dev/nbd0)");
+			return err_set(e, "%s needs an nbd device (e.g. /dev/nbd0)",
+				       out->mode == MODE_STATUS ? "--status" : "--adopt");
 		if (n > 1)
 			return err_set(e, "unexpected argument '%s'", args[1]);
 		return set_device(c, args[0], e);
@@ -395,6 +408,17 @@ static int positionals(char **args, int n, struct nbd_config *c,
 	if (i < n)
 		return err_set(e, "unexpected argument '%s'", args[i]);
 	return 0;
+}
+
+/* opt's long name (every option has one). */
+static const char *long_name(int opt)
+{
+	const struct option *o;
+
+	for (o = long_opts; o->name; o++)
+		if (o->val == opt)
+			return o->name;
+	return "?";
 }
 
 /* opt (a short option's letter, or a long option's value) needs one. */
@@ -447,6 +471,7 @@ int cli_parse(int argc, char **argv, struct nbd_config *c, struct cli *out,
 	      struct nbd_err *e)
 {
 	char **pos = calloc((size_t)argc + 1, sizeof(*pos));
+	int other = 0;		/* an option --adopt does not take */
 	int opt, n = 0, r = -1;
 
 	memset(out, 0, sizeof(*out));
@@ -464,6 +489,8 @@ int cli_parse(int argc, char **argv, struct nbd_config *c, struct cli *out,
 			c->swap = true;
 			opt = 't';
 		}
+		if (opt != OPT_ADOPT && opt != 'n' && !other)
+			other = opt;
 		r = apply_opt(opt, optarg, c, out, e);
 		if (r < 0)
 			goto out;
@@ -483,6 +510,11 @@ int cli_parse(int argc, char **argv, struct nbd_config *c, struct cli *out,
 	}
 	if (positionals(pos, n, c, out, e) < 0)
 		goto out;
+	if (out->mode == MODE_ADOPT && other) {
+		err_set(e, "--adopt takes no option but -nofork (not -%s): the device is reconnected as it was attached",
+			long_name(other));
+		goto out;
+	}
 	if (c->unix_path && !*c->unix_path) {
 		err_set(e, "-unix needs the socket path as the first argument");
 		goto out;

@@ -18,6 +18,7 @@ enum nbd_mode {
 	MODE_LIST,		/* -l host */
 	MODE_CHECK,		/* --check host|URI: negotiate and report */
 	MODE_LIST_DEVICES,	/* --list-devices */
+	MODE_ADOPT,		/* --adopt dev: take over an attached device */
 	MODE_VERSION,
 	MODE_HELP,
 };

@@ -11,10 +11,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "argsfile.h"
+#include "deadline.h"
 #include "device.h"
 #include "devname.h"
 #include "kernel.h"
 #include "nego.h"
+#include "proc.h"
 #include "proto.h"
 #include "reshape.h"
 #include "state.h"
@@ -111,6 +114,10 @@ int device_init(struct nbd_device *d, const struct nbd_config *cfg,
 		snprintf(d->name, sizeof(d->name), "nbd");
 	}
 	d->state_fd = state_dir_open();
+	/* now, while there is a /proc: an adopter tells us by it */
+	d->self = getpid();
+	if (proc_start_time(d->self, &d->start) < 0)
+		d->start = 0;
 	d->ident = attach_identifier(cfg);
 	if (!d->ident)
 		return err_set(e, "out of memory");
@@ -375,19 +382,49 @@ static int kernel_connect(struct nbd_device *d, struct nbd_err *e)
 	return nbd_nl_connect(d->nl, &k, &d->index, e);
 }
 
-/* For --status and --list-devices: which data path each link took. */
-static void save_state(struct nbd_device *d)
+/* The kernel's pid for the device (ours until we know it). */
+static pid_t kernel_pid(const struct nbd_device *d)
+{
+	return d->kpid[0] ? (pid_t)atoi(d->kpid) : getpid();
+}
+
+/*
+ * For --status and --list-devices: which data path each link took; for an
+ * adopter: who watches the device (d->self, which an adopter that forks
+ * sets to its child), and what it was attached with.
+ */
+void device_record(struct nbd_device *d)
 {
 	struct state_link l[DEVICE_MAX_LINKS];
+	struct state_device s = { .first = d->first, .p = d->p };
 	unsigned int k;
 
+	s.pid = kernel_pid(d);
+	s.monitor = d->self;
+	s.monitor_start = d->start;
 	for (k = 0; k < d->n; k++) {
 		l[k].path = datapath_kind_name(d->link[k].dp.kind);
 		l[k].tls = d->link[k].dp.tls_desc;
+		s.dead += d->link[k].state == LINK_DEAD;
 	}
-	if (state_write(d->state_fd, d->name, getpid(), l, d->n) < 0)
+	if (state_write(d->state_fd, d->name, &s, l, d->n) < 0)
 		nbd_log(&d->log, LOG_WARNING, "cannot record the connections in " NBD_STATE_DIR "/%s: %s",
 			d->name, strerror(errno));
+}
+
+/* For an adopter: the command line to reconnect with (netlink only: a
+ * device attached with the ioctls lives as long as its process). */
+static void record_args(struct nbd_device *d)
+{
+	char cwd[4096];
+
+	if (!d->argv || !d->nl || d->state_fd < 0)
+		return;
+	if (!getcwd(cwd, sizeof(cwd)))
+		snprintf(cwd, sizeof(cwd), "/");
+	if (argsfile_write(d->state_fd, d->name, cwd, d->argv) < 0)
+		device_warn(d, "cannot record the command line in " NBD_STATE_DIR "/%s.args (the device cannot be adopted): %s",
+			    d->name, strerror(errno));
 }
 
 /*
@@ -455,7 +492,8 @@ int device_attach(struct nbd_device *d, struct nbd_err *e)
 		return -1;
 	}
 	note_owner(d);
-	save_state(d);
+	device_record(d);
+	record_args(d);
 	return 0;
 fail:
 	close_ready_links(d);
@@ -464,6 +502,7 @@ fail:
 
 int device_reconnect(struct nbd_device *d, unsigned int k, struct nbd_err *e)
 {
+	unsigned int req, dead;
 	int r;
 
 	if (!d->nl)
@@ -473,18 +512,25 @@ int device_reconnect(struct nbd_device *d, unsigned int k, struct nbd_err *e)
 		return r;
 	/*
 	 * The kernel puts the socket in the first slot it marked dead, and
-	 * silently drops it if there is none: a link is only reconnected
-	 * once its old socket was shut down by the kernel (the monitor
-	 * waits for that), so there is one.
+	 * drops it if there is none (an adopted link we took for dead whose
+	 * death was another's): the socket then goes, and the kernel's own
+	 * connection is alive.
 	 */
-	if (nbd_nl_reconfigure(d->nl, d->index, &d->link[k].dp.kernel_fd, 1,
-			       0, 0, d->ident, e) < 0) {
+	r = nbd_nl_reconnect(d->nl, d->index, d->link[k].dp.kernel_fd,
+			     d->ident, e);
+	/* only a device with a request timeout tells (every watched one) */
+	attach_timeouts(d->cfg, d->watched, &req, &dead);
+	if (r == 0 && !req)
+		r = 1;
+	if (r <= 0) {
 		link_close(d, k);
-		d->link[k].state = LINK_DEAD;
-		return -1;
+		d->link[k].state = r < 0 ? LINK_DEAD : LINK_ADOPTED;
+		if (r == 0)
+			device_record(d);
+		return r < 0 ? -1 : DEVICE_NOT_TAKEN;
 	}
 	handed_over(d, k);
-	save_state(d);
+	device_record(d);
 	return 0;
 }
 
@@ -502,6 +548,61 @@ void device_link_dead(struct nbd_device *d, unsigned int k)
 {
 	link_close(d, k);
 	d->link[k].state = LINK_DEAD;
+	device_record(d);	/* for an adopter, should we be gone */
+}
+
+int device_adopt_listen(struct nbd_device *d, int index, struct nbd_err *e)
+{
+	d->index = index;
+	snprintf(d->name, sizeof(d->name), "nbd%d", index);
+	if (nbd_nl_open(&d->nl, e) < 0)
+		return -1;
+	return nbd_nl_subscribe_link_dead(d->nl, e);
+}
+
+static enum datapath_kind kind_named(const char *path)
+{
+	if (!strcmp(path, datapath_kind_name(DATAPATH_KTLS)))
+		return DATAPATH_KTLS;
+	if (!strcmp(path, datapath_kind_name(DATAPATH_PROXY)))
+		return DATAPATH_PROXY;
+	return DATAPATH_PLAIN;
+}
+
+/* Link k as another process left it: the kernel holds it, we nothing. */
+static void adopt_link(struct nbd_device *d, unsigned int k,
+		       const struct state_links *x, bool dead)
+{
+	struct link *l = &d->link[k];
+
+	memset(l, 0, sizeof(*l));
+	l->dp.kind = kind_named(x->path[k]);
+	l->dp.kernel_fd = -1;
+	l->dp.watch_fd = -1;
+	l->dp.proxy_pid = -1;
+	snprintf(l->dp.tls_desc, sizeof(l->dp.tls_desc), "%s", x->tls[k]);
+	l->state = dead ? LINK_DEAD : LINK_ADOPTED;
+	l->backoff_s = 1;
+	l->retry_at_ms = mono_ms();
+}
+
+int device_adopt(struct nbd_device *d, const struct state_device *s,
+		 const struct state_links *x, struct nbd_err *e)
+{
+	unsigned int k;
+
+	if (!x->n)
+		return err_set(e, NBD_STATE_DIR "/%s records no connection of /dev/%s",
+			       d->name, d->name);
+	d->first = s->first;
+	d->p = s->p;
+	d->n = x->n;
+	for (k = 0; k < d->n; k++)
+		adopt_link(d, k, x, k < s->dead);
+	watch(d);
+	d->attached = true;
+	note_owner(d);
+	return 0;
 }
 
 /*

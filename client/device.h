@@ -38,6 +38,11 @@ enum link_state {
 				 * to the kernel */
 	LINK_ATTACHED,		/* the kernel holds it */
 	LINK_DEAD,		/* it died; waiting to be reconnected */
+	LINK_ADOPTED,		/* the kernel holds a connection that another
+				 * process gave it (an adopted device, or a
+				 * reconnect the kernel had no dead slot for):
+				 * nothing here to watch; the kernel's
+				 * LINK_DEAD event tells when it dies */
 };
 
 struct link {
@@ -78,6 +83,14 @@ struct nbd_device {
 	enum ktls_mode ktls;		/* in effect: AUTO, ON or OFF */
 	char no_ktls[NBD_ERR_MAX];	/* auto: why kernel TLS was not used */
 	struct nbd_log log;
+	char *const *argv;		/* the attach's command line, recorded
+					 * for an adopter; NULL: none */
+	pid_t self;			/* the resident process (recorded as the
+					 * device's monitor) */
+	unsigned long long start;	/* its start time (proc.h), 0 unknown */
+	unsigned int expect_events;	/* LINK_DEAD events still due for our
+					 * own links' deaths */
+	int64_t expect_until_ms;	/* ... until then */
 	/* warnings while attaching, for the command to print */
 	char warnings[DEVICE_MAX_WARNINGS][NBD_ERR_MAX];
 	unsigned int nwarnings;
@@ -85,6 +98,9 @@ struct nbd_device {
 
 /* Returned by device_reconnect when the export is not the one attached. */
 #define DEVICE_EXPORT_CHANGED (-2)
+/* ... when the kernel had no dead connection to replace: the link is
+ * LINK_ADOPTED (the kernel's own connection is alive). */
+#define DEVICE_NOT_TAKEN (-3)
 
 int device_init(struct nbd_device *d, const struct nbd_config *cfg,
 		struct nbd_err *e);
@@ -92,10 +108,28 @@ int device_init(struct nbd_device *d, const struct nbd_config *cfg,
  * failure nothing is left: every link torn down, the kernel untouched. */
 int device_attach(struct nbd_device *d, struct nbd_err *e);
 /* Negotiate link k again and hand it to the kernel (RECONFIGURE).  -1: try
- * again later; DEVICE_EXPORT_CHANGED: never. */
+ * again later; DEVICE_EXPORT_CHANGED: never; DEVICE_NOT_TAKEN: no dead
+ * connection in the kernel to replace. */
 int device_reconnect(struct nbd_device *d, unsigned int k, struct nbd_err *e);
-/* Link k died: release what it held, mark it LINK_DEAD. */
+/* Link k died: release what it held, mark it LINK_DEAD, record it. */
 void device_link_dead(struct nbd_device *d, unsigned int k);
+/*
+ * Adopting device index, attached by another process (--adopt): open the
+ * netlink interface and subscribe to LINK_DEAD events, before that
+ * process is told to leave, so that no death goes unseen.
+ */
+int device_adopt_listen(struct nbd_device *d, int index, struct nbd_err *e);
+/*
+ * Then take the device over as that process left it (state.h): its
+ * export's numbers, what the kernel was told, its links (all
+ * LINK_ADOPTED, but the dead ones, LINK_DEAD).
+ */
+struct state_device;
+struct state_links;
+int device_adopt(struct nbd_device *d, const struct state_device *s,
+		 const struct state_links *x, struct nbd_err *e);
+/* Record the device in NBD_STATE_DIR (state.h), this process its monitor. */
+void device_record(struct nbd_device *d);
 /* 1 the kernel says connected (and the device is still the one we
  * attached), 0 not, -1 cannot tell (logged). */
 int device_connected(struct nbd_device *d);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "adopt.h"
 #include "attach.h"
 #include "cli.h"
 #include "nbdtab.h"
@@ -67,28 +68,6 @@ static int do_check(const struct nbd_config *cfg, const struct cli *cli,
 	return r;
 }
 
-static void warn_stderr(void *opaque, const char *msg)
-{
-	(void)opaque;
-	fprintf(stderr, "nbd-client: warning: %s\n", msg);
-}
-
-static int load_nbdtab(struct nbd_config *cfg, const struct cli *cli,
-		       struct nbd_err *e)
-{
-	const char *path = cli->nbdtab ? cli->nbdtab : SYSCONFDIR "/nbdtab";
-	char *dev = strdup(cfg->device);
-	int r;
-
-	if (!dev)
-		return err_set(e, "out of memory");
-	r = nbdtab_lookup(path, dev, cfg, warn_stderr, NULL, e);
-	if (r == 0)
-		err_set(e, "%s has no entry for %s", path, dev);
-	free(dev);
-	return r == 1 ? 0 : -1;
-}
-
 static int run(struct nbd_config *cfg, struct cli *cli, char **argv,
 	       struct nbd_err *e)
 {
@@ -105,9 +84,15 @@ static int run(struct nbd_config *cfg, struct cli *cli, char **argv,
 	case MODE_CHECK:
 		return do_check(cfg, cli, e);
 	case MODE_NBDTAB:
-		if (load_nbdtab(cfg, cli, e) < 0)
+		if (nbdtab_load(cli->nbdtab, cfg, e) < 0)
 			return -1;
+		/* attached already as the line says (the root, attached by
+		 * the initramfs; nbd@.service): take it over */
+		if (adopt_attached(cfg))
+			return adopt_run(cfg->device, cfg->nofork, e);
 		return attach_run(cfg, argv, e);
+	case MODE_ADOPT:
+		return adopt_run(cfg->device, cfg->nofork, e);
 	case MODE_ATTACH:
 		return attach_run(cfg, argv, e);
 	case MODE_DISCONNECT:

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -11,6 +13,7 @@
 #include "deadline.h"
 #include "kernel.h"
 #include "monitor.h"
+#include "sdnotify.h"
 
 int monitor_detach(void)
 {
@@ -27,6 +30,45 @@ int monitor_detach(void)
 	if (fd > 2)
 		close(fd);
 	return chdir("/");
+}
+
+int monitor_stop_signals(struct nbd_err *e)
+{
+	sigset_t set;
+	int fd;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (fd < 0)
+		return err_errno(e, errno, "signalfd");
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	return fd;
+}
+
+void monitor_settle(struct nbd_device *d)
+{
+	/*
+	 * glibc loads libgcc_s when a thread ends (getaddrinfo_a's resolver
+	 * threads): load it now, while the file is there, or a resident
+	 * process that resolves a name after switch_root aborts.
+	 */
+	if (!dlopen("libgcc_s.so.1", RTLD_NOW | RTLD_NODELETE))
+		nbd_log(&d->log, LOG_INFO, "cannot preload libgcc_s.so.1: %s",
+			dlerror());
+	/* nbd@.service (Type=notify): attached now */
+	if (sd_notify_ready(!d->cfg->nofork) < 0)
+		nbd_log(&d->log, LOG_WARNING, "cannot tell systemd we are ready ($NOTIFY_SOCKET): %s",
+			strerror(errno));
+	if (d->cfg->swap && mlockall(MCL_CURRENT | MCL_FUTURE) < 0)
+		nbd_log(&d->log, LOG_WARNING, "mlockall: %s", strerror(errno));
+	/* reconnecting must not wait on the writeback it is needed for */
+	if (d->watched && nbd_mark_io_flusher() < 0)
+		nbd_log(&d->log, LOG_INFO, "PR_SET_IO_FLUSHER: %s",
+			strerror(errno));
 }
 
 /* SIGTERM or SIGINT arrived (the stop fd carries nothing else). */
@@ -46,6 +88,37 @@ static void link_died(struct nbd_device *d, unsigned int k)
 	d->link[k].backoff_s = 1;
 }
 
+/* One of our own links died: the kernel's LINK_DEAD event for it is due. */
+static void own_link_died(struct nbd_device *d, unsigned int k)
+{
+	d->expect_events++;
+	d->expect_until_ms = mono_ms() + MONITOR_EVENT_DUE_MS;
+	link_died(d, k);
+}
+
+/*
+ * A LINK_DEAD event for the device that no death of our own links
+ * explains: an adopted link died (its socket is the kernel's alone, so the
+ * event is all we learn).  Which one does not matter: the kernel puts a
+ * new socket in the first dead slot, and drops it where none is (then the
+ * link is adopted again, device_reconnect).
+ */
+static void adopted_died(struct nbd_device *d)
+{
+	unsigned int k;
+
+	if (d->expect_events && mono_ms() <= d->expect_until_ms) {
+		d->expect_events--;
+		return;
+	}
+	d->expect_events = 0;
+	for (k = 0; k < d->n; k++)
+		if (d->link[k].state == LINK_ADOPTED) {
+			link_died(d, k);
+			return;
+		}
+}
+
 /* Ask every attached link whether it is still alive. */
 static void check_links(struct nbd_device *d)
 {
@@ -54,12 +127,13 @@ static void check_links(struct nbd_device *d)
 	for (k = 0; k < d->n; k++)
 		if (d->link[k].state == LINK_ATTACHED &&
 		    !datapath_alive(&d->link[k].dp))
-			link_died(d, k);
+			own_link_died(d, k);
 }
 
 /* Drain NBD_CMD_LINK_DEAD; lost events (ENOBUFS) only mean: check all. */
 static void drain_events(struct nbd_device *d)
 {
+	unsigned int events = 0;
 	struct nbd_err e;
 	int idx, r;
 
@@ -69,8 +143,12 @@ static void drain_events(struct nbd_device *d)
 				e.msg);
 			break;
 		}
+		events += idx == d->index;
 	}
+	/* our own links first: their deaths explain their events */
 	check_links(d);
+	while (events--)
+		adopted_died(d);
 }
 
 static void backoff(struct link *l)
@@ -111,6 +189,11 @@ static int reconnect_due(struct nbd_device *d)
 			return export_changed(d, &e);
 		if (r == 0) {
 			nbd_log(&d->log, LOG_NOTICE, "reconnected connection %u",
+				k + 1);
+			continue;
+		}
+		if (r == DEVICE_NOT_TAKEN) {
+			nbd_log(&d->log, LOG_INFO, "connection %u: the kernel had no dead connection to replace; its own is alive",
 				k + 1);
 			continue;
 		}
@@ -165,7 +248,7 @@ static int monitor_round(struct nbd_device *d, int *st)
 	}
 	for (i = 2; i < n; i++)
 		if (p[i].revents)
-			link_died(d, which[i]);
+			own_link_died(d, which[i]);
 	if (p[1].revents)
 		drain_events(d);
 	if (device_connected(d) == 0) {

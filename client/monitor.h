@@ -9,7 +9,10 @@
  * dead link through the same pipeline as the first attach, with
  * exponential backoff, and gives up for good (disconnecting the device,
  * exit status 1) when the server offers a different export; without it a
- * dead link is only logged (and its proxy reaped).  SIGTERM/SIGINT end it
+ * dead link is only logged (and its proxy reaped).  The links of a device
+ * it adopted (adopt.h) are the kernel's alone, and it cannot watch them: a
+ * LINK_DEAD event for the device that no death of its own links explains
+ * (within MONITOR_EVENT_DUE_MS) is one of them dying.  SIGTERM/SIGINT end it
  * at once, even mid-negotiation; it also ends when the device is
  * disconnected, or found attached again by another process (its pid in
  * sysfs is not the one it started the device with).
@@ -24,9 +27,19 @@
 #define MONITOR_BACKOFF_MAX_S 30
 /* How often the device's state is asked for when nothing happens. */
 #define MONITOR_STATUS_POLL_MS 2000
+/* How long after one of our links died its LINK_DEAD event may come (an
+ * event that no death of ours explains is an adopted link's). */
+#define MONITOR_EVENT_DUE_MS 2000
 
 /* In a freshly forked child: new session, stdio to /dev/null, cwd /. */
 int monitor_detach(void);
+/* SIGTERM/SIGINT as a readable fd (the device's stop_fd: every wait of
+ * the pipeline polls it); SIGPIPE and SIGHUP ignored.  The fd, or -1. */
+int monitor_stop_signals(struct nbd_err *e);
+/* Once resident: preload what a thread's end needs, tell systemd READY=1
+ * ($NOTIFY_SOCKET), lock the memory with -swap, mark the process an I/O
+ * flusher where it reconnects. */
+void monitor_settle(struct nbd_device *d);
 /* Runs until the device is disconnected or a stop signal; returns the exit
  * status. */
 int monitor_run(struct nbd_device *d);

@@ -565,3 +565,25 @@ out:
 	close(fd);
 	return r;
 }
+
+void nbdtab_warn_stderr(void *opaque, const char *msg)
+{
+	(void)opaque;
+	fprintf(stderr, "nbd-client: warning: %s\n", msg);
+}
+
+int nbdtab_load(const char *path, struct nbd_config *c, struct nbd_err *e)
+{
+	char *dev = strdup(c->device);
+	int r;
+
+	if (!path)
+		path = SYSCONFDIR "/nbdtab";
+	if (!dev)
+		return err_set(e, "out of memory");
+	r = nbdtab_lookup(path, dev, c, nbdtab_warn_stderr, NULL, e);
+	if (r == 0)
+		err_set(e, "%s has no entry for %s", path, dev);
+	free(dev);
+	return r == 1 ? 0 : -1;
+}

@@ -80,5 +80,13 @@ int nbdtab_parse(const char *text, size_t len, const char *origin, const char *d
  */
 int nbdtab_lookup(const char *path, const char *dev, struct nbd_config *c,
 		  nbdtab_warn_fn warn, void *opaque, struct nbd_err *e);
+/* An nbdtab_warn_fn: "nbd-client: warning: MSG" on stderr. */
+void nbdtab_warn_stderr(void *opaque, const char *msg);
+/*
+ * nbd-client nbdX: look c->device up in path (NULL: SYSCONFDIR/nbdtab),
+ * warnings on stderr.  0, or -1 with e set ("PATH has no entry for DEV"
+ * when it has none).
+ */
+int nbdtab_load(const char *path, struct nbd_config *c, struct nbd_err *e);
 
 #endif

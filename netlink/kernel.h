@@ -156,6 +156,18 @@ int nbd_nl_reconfigure(struct nbd_nl *nl, int index, const int *fds,
 		       unsigned int dead_timeout, const char *identifier,
 		       struct nbd_err *e);
 /*
+ * Hand one new socket to a connected device (NBD_CMD_RECONFIGURE) to
+ * replace a dead connection.  The kernel puts it in the first slot whose
+ * connection is dead and, where none is, drops it and still answers
+ * success; it sets a socket it takes to the device's request timeout
+ * (SO_SNDTIMEO), which a socket here never has (it is cleared first).  So,
+ * on a device with a request timeout (every device that is reconnected
+ * has one): 1 the kernel took fd, 0 it had no dead connection and dropped
+ * it, -1 with e set on an error.
+ */
+int nbd_nl_reconnect(struct nbd_nl *nl, int index, int fd,
+		     const char *identifier, struct nbd_err *e);
+/*
  * NBD_CMD_STATUS for one device (index >= 0) or all (-1).  Fills at most
  * max entries; *n_out = entries written (a device that does not exist
  * gives 0 entries, no error).

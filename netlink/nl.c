@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <linux/nbd-netlink.h>
@@ -692,6 +694,21 @@ int nbd_nl_reconfigure(struct nbd_nl *nl, int index, const int *fds,
 	if (!kerr)
 		return -1;
 	return index_error(e, kerr, "cannot reconfigure", index);
+}
+
+int nbd_nl_reconnect(struct nbd_nl *nl, int index, int fd,
+		     const char *identifier, struct nbd_err *e)
+{
+	struct timeval tv = { 0, 0 };
+	socklen_t len = sizeof(tv);
+
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0)
+		return err_errno(e, errno, "cannot clear the new socket's send timeout");
+	if (nbd_nl_reconfigure(nl, index, &fd, 1, 0, 0, identifier, e) < 0)
+		return -1;
+	if (getsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, &len) < 0)
+		return err_errno(e, errno, "cannot read the new socket's send timeout");
+	return tv.tv_sec || tv.tv_usec;
 }
 
 struct status_arg {

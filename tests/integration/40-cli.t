@@ -40,6 +40,14 @@ bad "unexpected argument 'extra'" --status nbd0 extra
 bad "option '--status' needs an argument" --status
 bad "option '--nbdtab' needs an argument" --nbdtab
 bad "'/dev/sda' is not an nbd device (expected /dev/nbdN)" --status /dev/sda
+# --adopt DEV: only -nofork may come with it (the device is reconnected
+# with the options it was attached with, which the attach recorded)
+bad "option '--adopt' needs an argument" --adopt
+bad "--adopt needs an nbd device (e.g. /dev/nbd0)" --adopt -nofork
+bad "'/dev/sda' is not an nbd device (expected /dev/nbdN)" --adopt /dev/sda
+bad "unexpected argument 'nbd1'" --adopt nbd0 nbd1
+bad "--adopt takes no option but -nofork (not -persist): the device is reconnected as it was attached" --adopt nbd0 -persist
+bad "--adopt takes no option but -nofork (not -cacertfile): the device is reconnected as it was attached" -A ca.pem --adopt nbd0
 # -st is -swap -timeout, as in the reference (not an abbreviation of --status)
 bad "invalid timeout '0': expected a number from 1 to 2147483" -st 0 host
 bad "cannot read $T_TMP/none: No such file or directory" --nbdtab "$T_TMP/none" nbd0
@@ -81,7 +89,7 @@ like "$OUT" '^Usage: nbd-client \[options\] host \[port\] \[nbd_device\]' "-help
 for o in -name -block-size -size -timeout -dead-timeout -connections -persist -swap -nofork \
 	-systemd-mark -nonetlink -readonly -preinit -no-optgo -identifier -unix --json --nbdtab \
 	-enable-tls -cacertfile -certfile -keyfile -tlshostname --priority --psk-file --psk-user --ktls \
-	-version -help --check --status --list-devices -list -disconnect; do
+	-version -help --check --status --list-devices -list -disconnect --adopt; do
 	like "$OUT" "[ ,]${o#-}[ ,]|[ ,]-${o#-}[ ,]|${o} " "-help mentions $o"
 done
 

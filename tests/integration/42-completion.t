@@ -30,5 +30,10 @@ is "$(comp --status /dev/nbd0 '')" "" "--status DEV: nothing more"
 is "$(comp --status --json /dev/nbd0 '')" "" "--status --json DEV: nothing more"
 is "$(comp -c /dev/nbd1)" "/dev/nbd1 /dev/nbd10 " "-c: a device"
 is "$(comp -d '')" "/dev/nbd0 /dev/nbd1 /dev/nbd10 " "-d: every device"
+is "$(comp --ado)" "--adopt " "--ado completes to --adopt"
+is "$(comp --adopt /dev/nbd1)" "/dev/nbd1 /dev/nbd10 " "--adopt: a device"
+is "$(comp --adopt -nofork '')" "/dev/nbd0 /dev/nbd1 /dev/nbd10 " \
+	"--adopt -nofork: the device still to come"
+is "$(comp --adopt /dev/nbd0 '')" "" "--adopt DEV: nothing more"
 
 done_testing

@@ -145,6 +145,7 @@ as_nobody 1 "only root can attach an nbd device $ROOTONLY" "nbd://127.0.0.1:$CLO
 as_nobody 1 "only root can attach an nbd device $ROOTONLY" -persist -nofork 127.0.0.1 "$CLOSED" /dev/nbd0
 as_nobody 1 "only root can attach an nbd device $ROOTONLY" -nonetlink 127.0.0.1 "$CLOSED" /dev/nbd0
 as_nobody 1 "only root can disconnect an nbd device $ROOTONLY" -d /dev/nbd0
+as_nobody 1 "only root can adopt an nbd device $ROOTONLY" --adopt /dev/nbd0
 # what needs no root still works for anyone
 as_nobody 1 "cannot connect to 127.0.0.1:$CLOSED: Connection refused" --check 127.0.0.1 "$CLOSED"
 
@@ -191,6 +192,8 @@ else
 	is "$OUT" '{"device": "/dev/nbd3", "index": 3, "connected": false, "backend": null}' \
 		"--status nbd3 --json without the module: one object"
 	is "$ERR" "" "--status nbd3 --json without the module: nothing on stderr"
+	# --adopt loads no module either: without one nothing is connected
+	bad 1 "/dev/nbd0 is not connected: nothing to adopt" --adopt /dev/nbd0
 fi
 
 done_testing

@@ -102,9 +102,56 @@ static void device_commands(void)
 		(char *[]){ "--ktls", NULL });
 }
 
+/*
+ * --adopt DEVICE takes over a device another nbd-client attached; its
+ * options are the attach's (recorded), so only -nofork may come with it,
+ * and the device may come before or after -nofork.
+ */
+static void adopt(void)
+{
+	char *argv[] = { "nbd-client", "-nofork", "--adopt", "nbd3", NULL };
+	struct nbd_config c;
+	struct nbd_err e = { "" };
+	struct cli o;
+
+	accepted("--adopt /dev/nbd0", MODE_ADOPT, "/dev/nbd0", false, 0,
+		 (char *[]){ "--adopt", "/dev/nbd0", NULL });
+	accepted("-adopt nbd1", MODE_ADOPT, "/dev/nbd1", false, 0,
+		 (char *[]){ "-adopt", "nbd1", NULL });
+	accepted("--adopt=nbd2", MODE_ADOPT, "/dev/nbd2", false, 0,
+		 (char *[]){ "--adopt=nbd2", NULL });
+	accepted("--adopt -nofork nbd4", MODE_ADOPT, "/dev/nbd4", false, 0,
+		 (char *[]){ "--adopt", "-nofork", "nbd4", NULL });
+	config_init(&c);
+	is_int(cli_parse(4, argv, &c, &o, &e), 0, "-nofork --adopt nbd3: accepted");
+	is_int(o.mode, MODE_ADOPT, "-nofork --adopt nbd3: mode");
+	is_str(c.device, "/dev/nbd3", "-nofork --adopt nbd3: device");
+	is_int(c.nofork, 1, "-nofork --adopt nbd3: -nofork");
+	cli_free(&o);
+	config_free(&c);
+	refused("--adopt", "option '--adopt' needs an argument",
+		(char *[]){ "--adopt", NULL });
+	refused("--adopt -nofork", "--adopt needs an nbd device (e.g. /dev/nbd0)",
+		(char *[]){ "--adopt", "-nofork", NULL });
+	refused("--adopt host", "'host' is not an nbd device (expected /dev/nbdN)",
+		(char *[]){ "--adopt", "host", NULL });
+	refused("--adopt nbd0 nbd1", "unexpected argument 'nbd1'",
+		(char *[]){ "--adopt", "nbd0", "nbd1", NULL });
+	refused("--adopt nbd0 -t 5",
+		"--adopt takes no option but -nofork (not -timeout): the device is reconnected as it was attached",
+		(char *[]){ "--adopt", "nbd0", "-t", "5", NULL });
+	refused("-persist --adopt nbd0",
+		"--adopt takes no option but -nofork (not -persist): the device is reconnected as it was attached",
+		(char *[]){ "-persist", "--adopt", "nbd0", NULL });
+	refused("--adopt nbd0 -A ca.pem",
+		"--adopt takes no option but -nofork (not -cacertfile): the device is reconnected as it was attached",
+		(char *[]){ "--adopt", "nbd0", "-A", "ca.pem", NULL });
+}
+
 int main(void)
 {
 	device_commands();
+	adopt();
 	/* a device where the server belongs was taken as the whole command
 	 * line: -l /dev/nbd0 listed no server, "/dev/nbd0 host" attached
 	 * with no server */
