@@ -117,7 +117,7 @@ run_gen() {
 	shift 2
 	mkdir -p "$dir/normal" "$dir/early" "$dir/late"
 	# shellcheck disable=SC2086 # "busybox sh" is two words
-	env NBDTAB="$TAB" "$@" $sh "$gen" "$dir/normal" "$dir/early" "$dir/late" \
+	env NBDTAB="$TAB" SYSTEMD_FSTAB="$T_TMP/no-fstab" "$@" $sh "$gen" "$dir/normal" "$dir/early" "$dir/late" \
 		>"$T_TMP/gen.out" 2>"$T_TMP/gen.err"
 	GRC=$?
 	GERR=$(cat "$T_TMP/gen.err")
