@@ -29,6 +29,7 @@ verify_unit() {
 	unit=$d$unitdir/nbd@.service
 	is "$(grep -E '^Exec' "$unit")" \
 "ExecStart=$sbin/nbd-client -nofork %i
+ExecStop=/bin/sh -c 'grep -q \"^/dev/%i \" /proc/swaps || exit 0; swapoff /dev/%i; while grep -q \"^/dev/%i \" /proc/swaps; do sleep 1; done'
 ExecStop=/bin/sh -c '[ -z \"\$\$MAINPID\" ] || [ \"\$\$($sbin/nbd-client -c /dev/%i)\" != \"\$\$MAINPID\" ] || exec $sbin/nbd-client -d /dev/%i'" "$label: the unit runs $sbin/nbd-client"
 	[ -x "$d$sbin/nbd-client" ]
 	is "$?" 0 "$label: which is installed"
@@ -62,7 +63,7 @@ verify_unit "$D2" /usr/sbin /lib/systemd/system /usr/share/man usr
 # kernel's pid for the device, which nbd-client -c prints, is $MAINPID):
 # not one it adopted (the root, started by the initramfs), not one after
 # the main process exited on its own.
-stop=$(sed -n "s/^ExecStop=//p" "$D1/usr/local/lib/systemd/system/nbd@.service")
+stop=$(sed -n "s/^ExecStop=\(.*nbd-client -d .*\)/\1/p" "$D1/usr/local/lib/systemd/system/nbd@.service")
 stop=${stop//%i/nbd0}
 stop=${stop//\$\$/\$}
 stop=${stop#/bin/sh -c \'}
@@ -79,6 +80,39 @@ is "$?:$out" "0:" "ExecStop after the main process exited: nothing"
 printf '#!/bin/sh\ncase "$*" in\n"-c /dev/nbd0") exit 1 ;;\n*) echo "$*" ;;\nesac\n' >"$T_TMP/stub/nbd-client"
 out=$(env MAINPID=4321 /bin/sh -c "${stop//\/usr\/local\/sbin/$T_TMP/stub}" 2>&1)
 is "$?:$out" "0:" "ExecStop, the device detached already: nothing"
+
+# The first ExecStop, the swapoff, the same way, with /proc/swaps a file
+# of the test and swapoff a stub that logs and takes the line out of it
+# (or, failing as a second swapoff does, leaves that to a background one).
+swapoff_cmd=$(sed -n "s/^ExecStop=\(.*swapoff.*\)/\1/p" "$D1/usr/local/lib/systemd/system/nbd@.service")
+swapoff_cmd=${swapoff_cmd//%i/nbd1}
+swapoff_cmd=${swapoff_cmd#/bin/sh -c \'}
+swapoff_cmd=${swapoff_cmd%\'}
+swapoff_cmd=${swapoff_cmd//\/proc\/swaps/$T_TMP/swaps}
+SWAPS_HEAD='Filename				Type		Size		Used		Priority'
+# shellcheck disable=SC2016 # the stub expands them
+printf '#!/bin/sh\necho "swapoff $*" >>"%s/swapoff.log"\n[ -e "%s/swapoff.fail" ] && exit 255\ngrep -v "^$1 " "%s/swaps" >"%s/swaps.new"; mv "%s/swaps.new" "%s/swaps"\n' \
+	"$T_TMP" "$T_TMP" "$T_TMP" "$T_TMP" "$T_TMP" "$T_TMP" >"$T_TMP/stub/swapoff"
+chmod +x "$T_TMP/stub/swapoff"
+printf '%s\n/dev/nbd10                              partition\t1048572\t\t0\t\t-2\n' "$SWAPS_HEAD" >"$T_TMP/swaps"
+out=$(PATH=$T_TMP/stub:$PATH /bin/sh -c "$swapoff_cmd" 2>&1)
+is "$?:$out:$(cat "$T_TMP/swapoff.log" 2>&1)" "0::cat: $T_TMP/swapoff.log: No such file or directory" \
+	"ExecStop, no swap on the device (one on nbd10): no swapoff"
+printf '/dev/nbd1                               partition\t1048572\t\t0\t\t-3\n' >>"$T_TMP/swaps"
+out=$(PATH=$T_TMP/stub:$PATH /bin/sh -c "$swapoff_cmd" 2>&1)
+is "$?:$out:$(cat "$T_TMP/swapoff.log")" "0::swapoff /dev/nbd1" "ExecStop, a swap on the device: swapoff /dev/nbd1"
+is "$(grep -c nbd1 "$T_TMP/swaps")" 1 "which leaves the swap on nbd10"
+rm "$T_TMP/swapoff.log"
+printf '/dev/nbd1                               partition\t1048572\t\t0\t\t-3\n' >>"$T_TMP/swaps"
+: >"$T_TMP/swapoff.fail"
+(sleep 2; grep -v '^/dev/nbd1 ' "$T_TMP/swaps" >"$T_TMP/swaps.new"; mv "$T_TMP/swaps.new" "$T_TMP/swaps") &
+start=$SECONDS
+out=$(PATH=$T_TMP/stub:$PATH /bin/sh -c "$swapoff_cmd" 2>&1)
+is "$?:$out:$(cat "$T_TMP/swapoff.log")" "0::swapoff /dev/nbd1" \
+	"ExecStop, another swapoff running (this one fails): exit 0"
+wait
+[ $((SECONDS - start)) -ge 2 ]
+is "$?" 0 "and only once the device has left /proc/swaps (2 s)"
 
 # --- the generator ------------------------------------------------------
 GEN=$D1/usr/local/lib/systemd/system-generators/nbd-client-generator
@@ -117,7 +151,7 @@ run_gen() {
 	shift 2
 	mkdir -p "$dir/normal" "$dir/early" "$dir/late"
 	# shellcheck disable=SC2086 # "busybox sh" is two words
-	env NBDTAB="$TAB" "$@" $sh "$gen" "$dir/normal" "$dir/early" "$dir/late" \
+	env NBDTAB="$TAB" SYSTEMD_FSTAB="$T_TMP/no-fstab" "$@" $sh "$gen" "$dir/normal" "$dir/early" "$dir/late" \
 		>"$T_TMP/gen.out" 2>"$T_TMP/gen.err"
 	GRC=$?
 	GERR=$(cat "$T_TMP/gen.err")
