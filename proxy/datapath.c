@@ -255,11 +255,11 @@ proxy_main(struct nbd_conn *c, int plain_fd, int ready_fd,
 		nbd_log(&l, LOG_INFO, "stopped: connection closed; %llu bytes to the server, %llu to the kernel",
 		     st.to_server, st.to_kernel);
 	conn_release(c);	/* GnuTLS memory; pump_run said goodbye */
-	_exit(r < 0 ? 1 : 0);
+	sandbox_exit(r < 0 ? 1 : 0);
 fail:
 	nbd_log(&l, LOG_ERR, "%s", e.msg);
 	ready_send(fds[2], e.msg);
-	_exit(1);
+	sandbox_exit(1);
 }
 
 /* ---- the parent's side ---- */
