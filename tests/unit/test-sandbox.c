@@ -14,6 +14,8 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/netlink.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <sched.h>
 #include <seccomp.h>
@@ -277,6 +279,62 @@ static void grandchild_proxy(int fd)
 	close(rep[0]);
 }
 
+/* A TCP listener on 127.0.0.1 that the sandboxed monitor connects to;
+ * its port. */
+static int listener_fd = -1;
+
+static int listen_local(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+
+	listener_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (listener_fd < 0 || bind(listener_fd, (struct sockaddr *)&a, len) < 0 ||
+	    listen(listener_fd, 4) < 0 ||
+	    getsockname(listener_fd, (struct sockaddr *)&a, &len) < 0)
+		return -1;
+	return ntohs(a.sin_port);
+}
+
+/* What a reconnect does first: resolve, connect. */
+static int connect_works(int port)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai = NULL;
+	char service[16];
+	int s, r;
+
+	snprintf(service, sizeof(service), "%d", port);
+	if (getaddrinfo("127.0.0.1", service, &hints, &ai) != 0)
+		return 0;
+	s = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, 0);
+	r = s >= 0 && connect(s, ai->ai_addr, ai->ai_addrlen) == 0;
+	if (s >= 0)
+		close(s);
+	freeaddrinfo(ai);
+	return r;
+}
+
+/* What recording the state does: a file written, synced, renamed into
+ * place, then removed (in a directory of the parent's). */
+static int state_file_works(const char *dir)
+{
+	char tmp[256], final[256];
+	int fd, r;
+
+	snprintf(tmp, sizeof(tmp), "%s/.x.tmp", dir);
+	snprintf(final, sizeof(final), "%s/x", dir);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return 0;
+	r = write(fd, "v\n", 2) == 2 && fsync(fd) == 0;
+	close(fd);
+	return r && rename(tmp, final) == 0 && unlink(final) == 0;
+}
+
+static char state_dir[64];
+static int local_port;
+
 static void monitor_allowed(int fd)
 {
 	char *argv[] = { "/bin/true", NULL };
@@ -295,6 +353,8 @@ static void monitor_allowed(int fd)
 	say(fd, "pump %d\n", socketpair(AF_UNIX, SOCK_STREAM, 0, sp) == 0 &&
 			       pump_calls_work(sp));
 	say(fd, "kill %d\n", kill(getpid(), 0) == 0);
+	say(fd, "connect %d\n", connect_works(local_port));
+	say(fd, "state %d\n", state_file_works(state_dir));
 	errno = 0;
 	r = execve(argv[0], argv, NULL);
 	say(fd, "execve %d %s\n", r, strerror(errno));
@@ -333,7 +393,12 @@ static void test_monitor(void)
 	read_file("/proc/self/status", st, sizeof(st));
 	prm = status_hex(st, "CapPrm:");
 	bnd = status_hex(st, "CapBnd:");
+	local_port = listen_local();
+	snprintf(state_dir, sizeof(state_dir), "/tmp/test-sandbox.XXXXXX");
+	ok(local_port > 0 && mkdtemp(state_dir), "monitor: a listener and a directory to use");
 	run_child(monitor_child, &c);
+	rmdir(state_dir);
+	close(listener_fd);
 	is_str(info_get(c.info, "error", v, sizeof(v)), "", "monitor: sandboxed without error");
 	snprintf(want, sizeof(want), "%016llx", (unsigned long long)(prm & keep));
 	is_str(info_get(c.info, "CapPrm", v, sizeof(v)), want, "monitor: permitted: only its capabilities (of those it had)");
@@ -348,6 +413,8 @@ static void test_monitor(void)
 	is_str(info_get(c.info, "fork", v, sizeof(v)), "1", "monitor: fork and waitpid work");
 	is_str(info_get(c.info, "pump", v, sizeof(v)), "1", "monitor: socket I/O works");
 	is_str(info_get(c.info, "kill", v, sizeof(v)), "1", "monitor: kill works");
+	is_str(info_get(c.info, "connect", v, sizeof(v)), "1", "monitor: getaddrinfo and a TCP connect work");
+	is_str(info_get(c.info, "state", v, sizeof(v)), "1", "monitor: a state file is written, synced, renamed and removed");
 	is_str(info_get(c.info, "execve", v, sizeof(v)), "-1 Operation not permitted", "monitor: execve fails with EPERM");
 	is_str(info_get(c.info, "unshare", v, sizeof(v)), "-1 Operation not permitted", "monitor: unshare fails with EPERM");
 	is_str(info_get(c.info, "proxy-status", v, sizeof(v)), "159", "monitor: a proxy it starts sandboxes itself and is stopped by a forbidden call");
