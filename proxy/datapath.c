@@ -316,7 +316,9 @@ static int ready_wait(int fd, pid_t pid, int stop_fd, struct nbd_err *e)
 			err_set(e, "stopped while the TLS proxy was starting");
 			return ready_fail(pid, true, e);
 		}
-		n = read(fd, buf + got, sizeof(buf) - 1 - got);
+		/* the first byte alone: after READY_OK the pipe carries the
+		 * sandbox's report, which must stay there */
+		n = read(fd, buf + got, got ? sizeof(buf) - 1 - got : 1);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)

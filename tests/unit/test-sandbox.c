@@ -30,6 +30,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "datapath.h"
 #include "sandbox.h"
 #include "tap.h"
 
@@ -440,6 +441,34 @@ static void test_names(void)
 	is_int(sandbox_report_read(-1, name, sizeof(name)), 0, "names: no fd, no report");
 }
 
+/* The monitor's side: datapath_close finds the report a proxy left, and
+ * nothing when there is none. */
+static void test_datapath_report(void)
+{
+	struct sandbox_report r = { .magic = SANDBOX_REPORT_MAGIC,
+				    .nr = seccomp_syscall_resolve_name("openat"),
+				    .arch = seccomp_arch_native() };
+	struct datapath dp;
+	int p[2], st = -1;
+
+	memset(&dp, 0, sizeof(dp));
+	dp.kind = DATAPATH_PROXY;
+	dp.kernel_fd = dp.watch_fd = dp.proxy_pid = -1;
+	if (pipe2(p, O_NONBLOCK) < 0 || write(p[1], &r, sizeof(r)) != sizeof(r))
+		return;
+	close(p[1]);
+	dp.report_fd = p[0];
+	datapath_close(&dp, &st);
+	is_str(dp.sandbox_call, "openat", "datapath_close: the call a proxy's sandbox reported");
+	is_int(dp.report_fd, -1, "datapath_close: the report pipe is closed");
+	if (pipe2(p, O_NONBLOCK) < 0)
+		return;
+	dp.report_fd = p[0];
+	datapath_close(&dp, &st);
+	is_str(dp.sandbox_call, "", "datapath_close: no report, no call (the pipe still open, empty)");
+	close(p[1]);
+}
+
 int main(void)
 {
 	if (geteuid() != 0) {
@@ -448,6 +477,7 @@ int main(void)
 	}
 	signal(SIGPIPE, SIG_IGN);
 	test_names();
+	test_datapath_report();
 	test_proxy();
 	test_monitor();
 	return tap_done();
