@@ -9,6 +9,7 @@
 #include <linux/capability.h>
 #include <seccomp.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,7 +56,8 @@ static const int monitor_caps[] = {
  * through our pull and push functions and for its keys (getrandom), what
  * malloc makes (brk, mmap, munmap, mremap, madvise), what syslog makes
  * (sendto on its socket, getpid; socket and connect when syslogd was
- * restarted), and closing down (close, exit_group).  sigaltstack: the
+ * restarted: socket only for AF_UNIX, proxy_rules), and closing down
+ * (close, exit_group).  sigaltstack: the
  * sanitizers' builds wrap the SIGSYS handler in one that asks for it.
  * Names that this architecture lacks are skipped.
  */
@@ -64,8 +66,7 @@ static const char *const proxy_calls[] = {
 	"send", "sendto", "sendmsg", "poll", "ppoll", "shutdown", "close",
 	"fcntl", "fcntl64", "clock_gettime", "clock_gettime64",
 	"gettimeofday", "time", "getrandom", "getpid", "brk", "mmap",
-	"mmap2", "munmap", "mremap", "madvise", "futex", "socket",
-	"connect", "fstat", "fstat64", "newfstatat", "lseek", "_llseek",
+	"mmap2", "munmap", "mremap", "madvise", "futex", "connect", "fstat", "fstat64", "newfstatat", "lseek", "_llseek",
 	"rt_sigreturn", "sigreturn", "rt_sigprocmask", "sigaltstack",
 	"restart_syscall", "exit", "exit_group", NULL
 };
@@ -286,6 +287,18 @@ static int allow_calls(scmp_filter_ctx ctx, const char *const *names,
 	return 0;
 }
 
+/* The proxy's calls allowed with some arguments only: a new socket is
+ * syslog's, AF_UNIX, never one to the network. */
+static int proxy_rules(scmp_filter_ctx ctx, struct nbd_err *e)
+{
+	int r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+				 SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
+
+	if (r < 0)
+		return err_errno(e, -r, "cannot allow socket(AF_UNIX) in the system call filter");
+	return 0;
+}
+
 static scmp_filter_ctx filter_new(enum sandbox_role role)
 {
 	uint32_t deny = role == SANDBOX_PROXY ? SCMP_ACT_TRAP
@@ -316,6 +329,8 @@ int sandbox_filter(enum sandbox_role role, int report_fd, struct nbd_err *e)
 		return err_set(e, "cannot set up the system call filter (seccomp_init)");
 	if (allow_calls(ctx, role == SANDBOX_PROXY ? proxy_calls
 						   : monitor_calls, e) < 0)
+		goto out;
+	if (role == SANDBOX_PROXY && proxy_rules(ctx, e) < 0)
 		goto out;
 	r = seccomp_load(ctx);
 	if (r < 0) {

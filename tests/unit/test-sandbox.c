@@ -215,6 +215,7 @@ static void proxy_child(int fd, int report_fd)
 	}
 	say(fd, "pump %d\n", pump_calls_work(sp));
 	say(fd, "getpid %d\n", getpid() > 0);
+	say(fd, "unix %d\n", close(socket(AF_UNIX, SOCK_DGRAM, 0)) == 0);
 	say(fd, "opening 1\n");
 	/* forbidden: never returns */
 	say(fd, "openat %d\n", open("/etc/hostname", O_RDONLY));
@@ -238,6 +239,7 @@ static void test_proxy(void)
 	is_str(info_get(c.info, "Groups", v, sizeof(v)), "", "proxy: no supplementary groups");
 	is_str(info_get(c.info, "pump", v, sizeof(v)), "1", "proxy: write, read, poll, sendmsg, recvmsg, send, recv, fcntl, shutdown still work");
 	is_str(info_get(c.info, "getpid", v, sizeof(v)), "1", "proxy: getpid (syslog's) still works");
+	is_str(info_get(c.info, "unix", v, sizeof(v)), "1", "proxy: socket(AF_UNIX) (syslog's) still works");
 	is_str(info_get(c.info, "opening", v, sizeof(v)), "1", "proxy: got as far as the forbidden call");
 	is_str(info_get(c.info, "openat", v, sizeof(v)), "", "proxy: the forbidden call never returned");
 	ok(WIFEXITED(c.status) && WEXITSTATUS(c.status) == SANDBOX_EXIT,
@@ -246,6 +248,34 @@ static void test_proxy(void)
 	is_int(sandbox_report_read(c.report_fd, name, sizeof(name)), 1, "proxy: its handler reported the call");
 	is_str(name, "openat", "proxy: the parent names it");
 	is_int(sandbox_report_read(c.report_fd, name, sizeof(name)), 0, "proxy: one report, no more");
+	close(c.report_fd);
+}
+
+/* A proxy that asks for a network socket: only AF_UNIX is allowed. */
+static void proxy_inet_child(int fd, int report_fd)
+{
+	struct nbd_err e = { "" };
+
+	if (sandbox_proxy(report_fd, &e) < 0) {
+		say(fd, "error %s\n", e.msg);
+		return;
+	}
+	say(fd, "inet %d\n", socket(AF_INET, SOCK_STREAM, 0));
+}
+
+static void test_proxy_inet(void)
+{
+	struct child c;
+	char v[256], name[64] = "";
+
+	run_child(proxy_inet_child, &c);
+	is_str(info_get(c.info, "error", v, sizeof(v)), "", "proxy/inet: sandboxed without error");
+	is_str(info_get(c.info, "inet", v, sizeof(v)), "", "proxy/inet: socket(AF_INET) never returned");
+	ok(WIFEXITED(c.status) && WEXITSTATUS(c.status) == SANDBOX_EXIT,
+	   "proxy/inet: the child exited with status %d (status 0x%x)",
+	   SANDBOX_EXIT, c.status);
+	is_int(sandbox_report_read(c.report_fd, name, sizeof(name)), 1, "proxy/inet: reported");
+	is_str(name, "socket", "proxy/inet: the parent names socket");
 	close(c.report_fd);
 }
 
@@ -479,6 +509,7 @@ int main(void)
 	test_names();
 	test_datapath_report();
 	test_proxy();
+	test_proxy_inet();
 	test_monitor();
 	return tap_done();
 }
