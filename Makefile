@@ -6,7 +6,7 @@ SYSCONFDIR ?= /etc
 DESTDIR   ?=
 VERSION   := 0.1.0
 
-PKGS      := gnutls libnl-3.0 libnl-genl-3.0 libkmod
+PKGS      := gnutls libnl-3.0 libnl-genl-3.0 libkmod libseccomp
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
 

@@ -25,6 +25,7 @@ enum {
 	OPT_KTLS,
 	OPT_STATUS,
 	OPT_ADOPT,
+	OPT_SANDBOX,
 };
 
 static const char short_opts[] = "A:b:B:c:C:d:F:ghH:i:K:lLmnN:pPRst:T:uVxy:";
@@ -57,6 +58,7 @@ static const struct option long_opts[] = {
 	{ "psk-file", required_argument, NULL, OPT_PSK_FILE },
 	{ "psk-user", required_argument, NULL, OPT_PSK_USER },
 	{ "readonly", no_argument, NULL, 'R' },
+	{ "sandbox", required_argument, NULL, OPT_SANDBOX },
 	{ "size", required_argument, NULL, 'B' },
 	{ "status", required_argument, NULL, OPT_STATUS },
 	{ "swap", no_argument, NULL, 's' },
@@ -121,6 +123,8 @@ void cli_usage(FILE *f)
 	      "  --psk-file FILE          TLS-PSK keys, as written by psktool\n"
 	      "  --psk-user NAME          PSK identity to use from --psk-file\n"
 	      "  --ktls auto|on|off       kernel TLS, or a proxy process (default auto)\n"
+	      "  --sandbox on|off         confine the processes that stay (default on;\n"
+	      "                           off is for debugging)\n"
 	      "  -V, -version             print the version\n"
 	      "  -h, -help                this help\n",
 	      f);
@@ -219,6 +223,12 @@ static int apply_opt(int opt, const char *arg, struct nbd_config *c,
 		if (config_ktls_mode(arg, strlen(arg), &t->ktls) < 0)
 			return err_set(e, "invalid --ktls '%s': expected auto, on or off",
 				       arg);
+		return 0;
+	case OPT_SANDBOX:
+		if (strcmp(arg, "on") && strcmp(arg, "off"))
+			return err_set(e, "invalid --sandbox '%s': expected on or off",
+				       arg);
+		c->no_sandbox = !strcmp(arg, "off");
 		return 0;
 	case 'x': t->enabled = true; return 0;
 	case 'b': return cli_block_size(arg, &c->block_size, e);

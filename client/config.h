@@ -60,6 +60,7 @@ struct nbd_config {
 	bool readonly;		/* -R */
 	bool preinit;		/* -P */
 	bool no_optgo;		/* -g */
+	bool no_sandbox;	/* --sandbox=off */
 
 	struct tls_config tls;
 };

@@ -232,7 +232,8 @@ static int link_open(struct nbd_device *d, unsigned int k, bool first,
 				   .swap = d->cfg->swap,
 				   .ident = d->name,
 				   .null_fd = d->null_fd,
-				   .ktls = d->ktls };
+				   .ktls = d->ktls,
+				   .no_sandbox = d->cfg->no_sandbox };
 	struct nbd_session s;
 	int r = -1;
 
@@ -283,6 +284,10 @@ static void link_close(struct nbd_device *d, unsigned int k)
 		transmit_disc_fd(l->dp.kernel_fd);
 	if (l->state == LINK_READY || l->state == LINK_ATTACHED)
 		datapath_close(&l->dp, NULL);
+	if (l->dp.sandbox_call[0])
+		nbd_log(&d->log, LOG_ERR, "the proxy of connection %u was stopped by its sandbox: %s",
+			k + 1, l->dp.sandbox_call);
+	l->dp.sandbox_call[0] = 0;
 	l->state = LINK_EMPTY;
 }
 
@@ -580,6 +585,7 @@ static void adopt_link(struct nbd_device *d, unsigned int k,
 	l->dp.kernel_fd = -1;
 	l->dp.watch_fd = -1;
 	l->dp.proxy_pid = -1;
+	l->dp.report_fd = -1;
 	snprintf(l->dp.tls_desc, sizeof(l->dp.tls_desc), "%s", x->tls[k]);
 	l->state = dead ? LINK_DEAD : LINK_ADOPTED;
 	l->backoff_s = 1;

@@ -13,6 +13,7 @@
 #include "deadline.h"
 #include "kernel.h"
 #include "monitor.h"
+#include "sandbox.h"
 #include "sdnotify.h"
 
 int monitor_detach(void)
@@ -280,6 +281,21 @@ static int ioctl_loop(struct nbd_device *d)
 	return r < 0 ? 1 : 0;
 }
 
+/*
+ * Resident from here on, everything opened that a reconnect needs: keep
+ * only what reconnects need (sandbox.c).  A failure leaves the device
+ * watched, unsandboxed, and says so.
+ */
+static void sandbox(struct nbd_device *d)
+{
+	struct nbd_err e;
+
+	if (d->cfg->no_sandbox)
+		return;
+	if (sandbox_monitor(&e) < 0)
+		nbd_log(&d->log, LOG_ERR, "%s; going on without", e.msg);
+}
+
 int monitor_run(struct nbd_device *d)
 {
 	int st = 0;
@@ -289,6 +305,7 @@ int monitor_run(struct nbd_device *d)
 		d->cfg->persist ? ", persist"
 		: d->watched	? ", reconnecting (-swap or kernel TLS)"
 				: "");
+	sandbox(d);
 	if (!d->nl)
 		return ioctl_loop(d);
 	while (!monitor_round(d, &st))

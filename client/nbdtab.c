@@ -36,6 +36,7 @@ enum opt_id {
 	O_KTLS,
 	O_PSK_FILE,
 	O_PSK_USER,
+	O_SANDBOX,
 	O_PERSIST,
 	O_SWAP,
 	O_UNIX,
@@ -71,6 +72,7 @@ static const struct opt_def opt_defs[O_COUNT] = {
 	[O_KTLS] = { "ktls", true },
 	[O_PSK_FILE] = { "psk-file", true },
 	[O_PSK_USER] = { "psk-user", true },
+	[O_SANDBOX] = { "sandbox", true },
 	[O_PERSIST] = { "persist", false },
 	[O_SWAP] = { "swap", false },
 	[O_UNIX] = { "unix", false },
@@ -220,6 +222,15 @@ static int set_value(struct tab_ctx *x, struct tab_entry *t, enum opt_id id, con
 	case O_PSK_USER:
 		c->tls.enabled = true;
 		return copy_str(x, &c->tls.psk_user, val, vlen);
+	case O_SANDBOX:
+		if (vlen == 2 && !memcmp(val, "on", 2))
+			return 0;
+		if (vlen == 3 && !memcmp(val, "off", 3)) {
+			c->no_sandbox = true;
+			return 0;
+		}
+		return err_set(x->e, "%s:%lu: invalid sandbox=%.*s (must be on or off)",
+			       x->origin, x->line, (int)vlen, val);
 	default:
 		return err_set(x->e, "%s:%lu: internal error: option '%s'", x->origin,
 			       x->line, name);
@@ -440,6 +451,7 @@ static void merge(struct nbd_config *c, struct nbd_config *t)
 	c->readonly |= t->readonly;
 	c->preinit |= t->preinit;
 	c->no_optgo |= t->no_optgo;
+	c->no_sandbox |= t->no_sandbox;
 
 	c->tls.enabled |= t->tls.enabled;
 	fill(&c->tls.cacert, &t->tls.cacert);

@@ -71,16 +71,28 @@ static int load_ca(struct tls_creds *c, const char *cafile, struct nbd_err *e)
 	return 0;
 }
 
-/* A private key others can read is not private: say so (once: the
- * credentials are loaded once), and go on. */
-static void key_mode_warning(struct tls_creds *c, const char *key)
+/* A private key or PSK file others can read is not private: say so
+ * (once: the credentials are loaded once), and go on.  what: "client
+ * key", "PSK file". */
+static void key_mode_warning(struct tls_creds *c, const char *what,
+			     const char *key)
 {
 	struct stat st;
 
 	if (stat(key, &st) == 0 && (st.st_mode & 077))
 		snprintf(c->warning, sizeof(c->warning),
-			 "client key '%s' is accessible to other users (mode %04o): chmod 600 '%s'",
-			 key, (unsigned int)(st.st_mode & 07777), key);
+			 "%s '%s' is accessible to other users (mode %04o): chmod 600 '%s'",
+			 what, key, (unsigned int)(st.st_mode & 07777), key);
+}
+
+/* A secret's bytes, gone before the memory is: explicit_bzero, which the
+ * compiler may not drop as a dead store before free. */
+static void free_secret(char *s, size_t len)
+{
+	if (!s)
+		return;
+	explicit_bzero(s, len);
+	free(s);
 }
 
 static int load_client_cert(struct tls_creds *c, const char *cert,
@@ -98,7 +110,7 @@ static int load_client_cert(struct tls_creds *c, const char *cert,
 	if (file_readable(cert, "client certificate", e) < 0 ||
 	    file_readable(key, "client key", e) < 0)
 		return -1;
-	key_mode_warning(c, key);
+	key_mode_warning(c, "client key", key);
 	r = gnutls_certificate_set_x509_key_file(c->x509, cert, key,
 						 GNUTLS_X509_FMT_PEM);
 	if (r == GNUTLS_E_CERTIFICATE_KEY_MISMATCH)
@@ -158,8 +170,9 @@ static int load_x509(struct tls_creds *c, const struct tls_config *t,
 		       : 0;
 }
 
+/* The whole file, NUL-terminated; *len: the size allocated (to wipe). */
 static char *read_small_file(const char *path, const char *what,
-			     struct nbd_err *e)
+			     size_t *len, struct nbd_err *e)
 {
 	char *buf = NULL;
 	struct stat st;
@@ -174,7 +187,8 @@ static char *read_small_file(const char *path, const char *what,
 		err_set(e, "%s '%s' is not a small regular file", what, path);
 		goto out;
 	}
-	buf = calloc(1, (size_t)st.st_size + 1);
+	*len = (size_t)st.st_size + 1;
+	buf = calloc(1, *len);
 	if (!buf) {
 		err_errno(e, ENOMEM, "%s", what);
 		goto out;
@@ -183,7 +197,7 @@ static char *read_small_file(const char *path, const char *what,
 	if (n != st.st_size) {
 		err_errno(e, n < 0 ? errno : EIO, "cannot read %s '%s'", what,
 			  path);
-		free(buf);
+		free_secret(buf, *len);
 		buf = NULL;
 	}
 out:
@@ -248,13 +262,13 @@ int tls_psk_lookup(const char *text, const char *user, const char *origin,
 	return 0;
 bad:
 	free(*user_out);
-	free(*key_out);
+	free_secret(*key_out, *key_out ? strlen(*key_out) : 0);
 	*user_out = *key_out = NULL;
 	return err_set(e, "%s:%d: expected 'username:hexkey' (as psktool writes)",
 		       origin, lineno);
 many:
 	free(*user_out);
-	free(*key_out);
+	free_secret(*key_out, *key_out ? strlen(*key_out) : 0);
 	*user_out = *key_out = NULL;
 	return err_set(e, "PSK file '%s' holds several identities; choose one with --psk-user",
 		       origin);
@@ -265,11 +279,13 @@ static int load_psk(struct tls_creds *c, const struct tls_config *t,
 {
 	char *text, *user = NULL, *key = NULL;
 	gnutls_datum_t kd;
+	size_t len = 0;
 	int r = -1;
 
-	text = read_small_file(t->psk_file, "PSK file", e);
+	text = read_small_file(t->psk_file, "PSK file", &len, e);
 	if (!text)
 		return -1;
+	key_mode_warning(c, "PSK file", t->psk_file);
 	if (tls_psk_lookup(text, t->psk_user, t->psk_file, &user, &key, e) < 0)
 		goto out;
 	r = gnutls_psk_allocate_client_credentials(&c->psk);
@@ -286,13 +302,10 @@ static int load_psk(struct tls_creds *c, const struct tls_config *t,
 		r = err_set(e, "cannot use the PSK for '%s' from '%s': %s",
 			    user, t->psk_file, gnutls_strerror(r));
 out:
-	if (key)
-		memset(key, 0, strlen(key));
-	if (text)
-		memset(text, 0, strlen(text));
-	free(text);
+	/* GnuTLS has its own copy: ours go, wiped */
+	free_secret(key, key ? strlen(key) : 0);
+	free_secret(text, len);
 	free(user);
-	free(key);
 	return r < 0 ? -1 : 0;
 }
 

@@ -14,6 +14,8 @@
 #include <errno.h>
 #include <poll.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,6 +23,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <syslog.h>
@@ -32,6 +35,7 @@
 #include "ktls.h"
 #include "pump.h"
 #include "log.h"
+#include "sandbox.h"
 #include "tls.h"
 
 #define READY_OK 'R'
@@ -136,6 +140,34 @@ static void set_oom_adj(const struct nbd_log *l)
 		close(fd);
 }
 
+/* What the proxy may still allocate when RLIMIT_MEMLOCK stays: its four
+ * pump buffers and room for GnuTLS and syslog. */
+#define PROXY_HEAP_RESERVE (4 * PUMP_BUF_SIZE + 2 * 1024 * 1024)
+
+/*
+ * MCL_FUTURE locks every later allocation too, and without CAP_IPC_LOCK
+ * (the sandbox drops it) the kernel refuses mappings past RLIMIT_MEMLOCK:
+ * the pump's buffers and GnuTLS's records must still come.  Lift the
+ * limit (the hard one needs CAP_SYS_RESOURCE, which the proxy still has
+ * here); where that is refused, grow the heap now, locked, keep it
+ * (no trimming) and serve every later allocation from it (no mmap).
+ */
+static void unlimit_memlock(const struct nbd_log *l)
+{
+	struct rlimit r = { RLIM_INFINITY, RLIM_INFINITY };
+	void *p;
+
+	if (setrlimit(RLIMIT_MEMLOCK, &r) == 0)
+		return;
+	mallopt(M_TRIM_THRESHOLD, INT_MAX);
+	mallopt(M_MMAP_MAX, 0);
+	p = malloc(PROXY_HEAP_RESERVE);
+	if (!p)
+		nbd_log(l, LOG_WARNING, "cannot reserve the proxy's memory before its sandbox: %s",
+			strerror(errno));
+	free(p);
+}
+
 /* Everything the kernel's I/O depends on.  Only -s makes a failure fatal. */
 static int proxy_harden(const struct datapath_opts *o,
 			const struct nbd_log *l, struct nbd_err *e)
@@ -150,6 +182,8 @@ static int proxy_harden(const struct datapath_opts *o,
 			return err_errno(e, errno, "cannot lock the TLS proxy in memory, which swap needs");
 		nbd_log(l, LOG_WARNING, "cannot lock the proxy in memory (under memory pressure the device may stall): %s",
 		     strerror(errno));
+	} else if (!o->no_sandbox) {
+		unlimit_memlock(l);
 	}
 	set_oom_adj(l);
 	/*
@@ -207,8 +241,11 @@ proxy_main(struct nbd_conn *c, int plain_fd, int ready_fd,
 	tls_describe(c->tls, desc, sizeof(desc));
 	nbd_log(&l, LOG_INFO, "started for %s (%s)",
 	     c->peer ? c->peer : "the server", desc);
+	/* from here on it only pumps; the ready pipe stays open for the
+	 * sandbox's report of a forbidden call */
+	if (!o->no_sandbox && sandbox_proxy(fds[2], &e) < 0)
+		goto fail;
 	ready_send(fds[2], NULL);
-	close(fds[2]);
 
 	r = pump_run(c->tls, fds[0], fds[1], &st, &e);
 	if (r < 0)
@@ -218,11 +255,11 @@ proxy_main(struct nbd_conn *c, int plain_fd, int ready_fd,
 		nbd_log(&l, LOG_INFO, "stopped: connection closed; %llu bytes to the server, %llu to the kernel",
 		     st.to_server, st.to_kernel);
 	conn_release(c);	/* GnuTLS memory; pump_run said goodbye */
-	_exit(r < 0 ? 1 : 0);
+	sandbox_exit(r < 0 ? 1 : 0);
 fail:
 	nbd_log(&l, LOG_ERR, "%s", e.msg);
 	ready_send(fds[2], e.msg);
-	_exit(1);
+	sandbox_exit(1);
 }
 
 /* ---- the parent's side ---- */
@@ -279,12 +316,16 @@ static int ready_wait(int fd, pid_t pid, int stop_fd, struct nbd_err *e)
 			err_set(e, "stopped while the TLS proxy was starting");
 			return ready_fail(pid, true, e);
 		}
-		n = read(fd, buf + got, sizeof(buf) - 1 - got);
+		/* the first byte alone: after READY_OK the pipe carries the
+		 * sandbox's report, which must stay there */
+		n = read(fd, buf + got, got ? sizeof(buf) - 1 - got : 1);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			break;
 		got += (size_t)n;
+		if (buf[0] == READY_OK)
+			break;	/* the pipe stays open: sandbox reports */
 	}
 	buf[got] = 0;
 	if (got && buf[0] == READY_OK)
@@ -325,7 +366,8 @@ static int open_proxy(struct nbd_conn *c, const struct datapath_opts *o,
 		close(sp[0]);
 		return -1;
 	}
-	close(rp[0]);
+	fcntl(rp[0], F_SETFL, O_NONBLOCK);
+	dp->report_fd = rp[0];
 	/* the proxy owns the TLS connection now: forget our copy, silently */
 	close(c->fd);
 	conn_release(c);
@@ -400,8 +442,10 @@ int datapath_open(struct nbd_conn *c, const struct datapath_opts *o,
 	dp->kernel_fd = -1;
 	dp->watch_fd = -1;
 	dp->proxy_pid = -1;
+	dp->report_fd = -1;
 	dp->tls_desc[0] = 0;
 	dp->no_ktls[0] = 0;
+	dp->sandbox_call[0] = 0;
 	if (c->fd < 0)
 		return err_set(e, "no connection to hand to the kernel");
 	if (!c->tls)
@@ -465,6 +509,13 @@ void datapath_close(struct datapath *dp, int *status)
 		close(dp->watch_fd);
 	dp->kernel_fd = -1;
 	dp->watch_fd = -1;
+	/* written before the proxy exited, so before its socket closed */
+	if (!sandbox_report_read(dp->report_fd, dp->sandbox_call,
+				 sizeof(dp->sandbox_call)))
+		dp->sandbox_call[0] = 0;
+	if (dp->report_fd >= 0)
+		close(dp->report_fd);
+	dp->report_fd = -1;
 	if (dp->proxy_pid > 0) {
 		do
 			r = waitpid(dp->proxy_pid, &ws,

@@ -30,6 +30,7 @@ struct datapath_opts {
 				 * (a resident process must not need paths) */
 	enum ktls_mode ktls;	/* TLS: kernel TLS (on), the proxy (off), or
 				 * kernel TLS where it can (auto) */
+	bool no_sandbox;	/* --sandbox=off: the proxy keeps root */
 };
 
 struct datapath {
@@ -40,6 +41,10 @@ struct datapath {
 				 * socket, to poll (datapath_watch_events);
 				 * -1 = none */
 	pid_t proxy_pid;	/* DATAPATH_PROXY only, else -1 */
+	int report_fd;		/* DATAPATH_PROXY: what the proxy's sandbox
+				 * reports (sandbox.h), else -1 */
+	char sandbox_call[32];	/* after datapath_close: the call the proxy's
+				 * sandbox stopped it for, else "" */
 	char tls_desc[64];	/* TLS: "TLS1.3, AES-128-GCM", else "" */
 	char no_ktls[NBD_ERR_MAX]; /* auto, and the proxy it is: why */
 };
@@ -75,7 +80,8 @@ int datapath_alive(const struct datapath *dp);
  * exits) and reap the proxy: wait for it if it was never handed over, else
  * only if it has already exited.  *status (may be NULL) gets its exit code:
  * 0 clean, 1 error, 128+N killed by signal N, -1 still running; 0 for
- * DATAPATH_PLAIN.
+ * DATAPATH_PLAIN.  dp->sandbox_call names the system call the proxy's
+ * sandbox stopped it for, if it did.
  */
 void datapath_close(struct datapath *dp, int *status);
 /* "plaintext", "TLS proxy" or "kernel TLS". */

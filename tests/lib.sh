@@ -170,6 +170,7 @@ make_pki() {
 		psktool -u alice -p keys.psk >/dev/null
 		psktool -u bob -p keys.psk >/dev/null
 		grep '^alice:' keys.psk >alice.psk
+		chmod 600 keys.psk alice.psk	# or the client warns
 	) >"$d/pki.log" 2>&1 || { cat "$d/pki.log" >&2; return 1; }
 }
 

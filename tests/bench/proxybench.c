@@ -526,7 +526,8 @@ int main(int argc, char **argv)
 	struct nbd_err e = { "" };
 	struct gen g = { .fd = -1 };
 	struct datapath dp = { .kind = DATAPATH_PLAIN, .kernel_fd = -1,
-			       .watch_fd = -1, .proxy_pid = -1 };
+			       .watch_fd = -1, .proxy_pid = -1,
+			       .report_fd = -1 };
 	struct nbd_session direct;
 	struct nbd_config cfg;
 	struct cli cli = { 0 };

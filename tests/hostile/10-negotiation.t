@@ -23,7 +23,7 @@ hostile() {
 # the handshake itself never happens with these servers.
 make_pki "$T_TMP/pki" || { echo "Bail out! cannot make test certificates"; exit 1; }
 cp "$T_TMP/pki/ca/ca-cert.pem" "$T_TMP/ca.pem"
-printf 'alice:00112233\n' >"$T_TMP/alice.psk"
+printf 'alice:00112233\n' >"$T_TMP/alice.psk" && chmod 600 "$T_TMP/alice.psk"
 printf 'not a certificate\n' >"$T_TMP/bogus-ca.pem"
 
 GO='CLIENTFLAGS 0x00000003|OPT GO len=18|GONAME disk|GOINFO EXPORT,BLOCK_SIZE,NAME,DESCRIPTION|'

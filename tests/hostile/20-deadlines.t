@@ -12,7 +12,7 @@
 # shellcheck disable=SC2034 # read by nbdc in ../lib.sh
 NBDC_TIMEOUT=10
 A=127.0.0.1
-printf 'alice:00112233445566778899aabbccddeeff\n' >"$T_TMP/alice.psk"
+printf 'alice:00112233445566778899aabbccddeeff\n' >"$T_TMP/alice.psk" && chmod 600 "$T_TMP/alice.psk"
 
 now_ms() {
 	local ns

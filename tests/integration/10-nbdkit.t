@@ -121,12 +121,19 @@ expect_fail 1 "PSK file '$PKI/keys.psk' holds several identities; choose one wit
 nbdc --check localhost "$P" -N disk --psk-file "$PKI/keys.psk" --psk-user carol
 expect_fail 1 "PSK file '$PKI/keys.psk' has no key for user 'carol'" "PSK: unknown user"
 sed 's/^alice:.*/alice:00112233445566778899aabbccddeeff/' "$PKI/alice.psk" >"$PKI/wrong.psk"
+chmod 600 "$PKI/wrong.psk"
 nbdc --check localhost "$P" -N disk --psk-file "$PKI/wrong.psk"
 like "$ERR" "^nbd-client: TLS handshake with localhost:$P failed: " "PSK with the wrong key: handshake fails"
 is "$RC" 1 "PSK with the wrong key: exit 1"
 nbdc -l localhost "$P" --psk-file "$PKI/alice.psk"
 expect_ok "-list over PSK"
 is "$OUT" $'disk\tthe test disk' "-list over PSK output"
+cp "$PKI/alice.psk" "$PKI/open.psk"
+chmod 644 "$PKI/open.psk"
+nbdc --check localhost "$P" -N disk --psk-file "$PKI/open.psk"
+is "$RC" 0 "PSK file readable by others: exit code 0"
+is "$ERR" "nbd-client: warning: PSK file '$PKI/open.psk' is accessible to other users (mode 0644): chmod 600 '$PKI/open.psk'" "PSK file readable by others: one warning"
+like "$OUT" $'\ntls: TLS1' "PSK file readable by others: connected"
 stop_bg "$BG_PID"
 
 # --- the device the kernel would get: block size and request limit ------

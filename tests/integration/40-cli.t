@@ -68,7 +68,7 @@ greeted() {
 	timeout 5 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1" && head -c 16 <&3' _ "$1" 2>/dev/null
 }
 NOOPTGO="-no-optgo (NBD_OPT_EXPORT_NAME) cannot be used with TLS, which requires NBD_OPT_GO; drop -no-optgo"
-printf 'alice:00112233445566778899aabbccddeeff\n' >"$T_TMP/alice.psk"
+printf 'alice:00112233445566778899aabbccddeeff\n' >"$T_TMP/alice.psk" && chmod 600 "$T_TMP/alice.psk"
 hostile_start normal
 bad "$NOOPTGO" -g -x --check 127.0.0.1 "$HOSTILE_PORT" -N disk
 is "$(greeted "$HOSTILE_PORT")" NBDMAGICIHAVEOPT "-g -x --check: the client did not connect"

@@ -180,7 +180,7 @@ static void test_options(void)
 	static const char *const plain_opts[] = {
 		"bs=512", "size=512", "timeout=1", "dead-timeout=1", "port=1", "conns=2",
 		"identifier=x", "persist", "swap", "unix", "no_optgo", "preinit", "readonly",
-		"nonetlink", "systemd-mark", "nofork", "ktls=on",
+		"nonetlink", "systemd-mark", "nofork", "ktls=on", "sandbox=off",
 	};
 	struct nbd_config c;
 	char text[256];
@@ -249,6 +249,12 @@ static void test_options(void)
 	config_free(&c);
 	found("nbd0 h e tls\n", "nbd0", &c, "no ktls=");
 	is_int(c.tls.ktls, KTLS_UNSET, "no ktls=: unset (the default applies)");
+	config_free(&c);
+	found("nbd0 h e sandbox=off\n", "nbd0", &c, "sandbox=off");
+	ok(c.no_sandbox, "sandbox=off: no sandbox");
+	config_free(&c);
+	found("nbd0 h e sandbox=on\n", "nbd0", &c, "sandbox=on");
+	ok(!c.no_sandbox, "sandbox=on: the sandbox (the default)");
 	config_free(&c);
 
 	/* limits that are accepted */
@@ -453,6 +459,8 @@ static void test_errors(void)
 	    "port=0");
 	bad("nbd0 h e ktls=yes\n", "nbd0", "/etc/nbdtab:1: invalid ktls=yes (must be auto, on or off)",
 	    "ktls=yes");
+	bad("nbd0 h e sandbox=no\n", "nbd0", "/etc/nbdtab:1: invalid sandbox=no (must be on or off)",
+	    "sandbox=no");
 	bad("nbd0 h e ktls=\n", "nbd0", "/etc/nbdtab:1: option 'ktls' needs a value (ktls=...)",
 	    "ktls= empty");
 	bad("nbd0 h e port=65536\n", "nbd0",

@@ -792,7 +792,7 @@ static void test_datapath_proxy(const gnutls_datum_t *key, bool kill_server)
 	ok(!fd_is_open(net0), "%s: our copy of the server socket is closed", tag);
 	read_proc(dp.proxy_pid, "comm", buf, sizeof(buf));
 	is_str(buf, "nbd-proxy", "%s: process name", tag);
-	is_int(count_fds(dp.proxy_pid), 5, "%s: proxy holds only stdio, server and kernel sockets", tag);
+	is_int(count_fds(dp.proxy_pid), 6, "%s: proxy holds only stdio, server and kernel sockets, and its sandbox's report pipe", tag);
 	if (can_lower_oom_adj()) {
 		read_proc(dp.proxy_pid, "oom_score_adj", buf, sizeof(buf));
 		is_str(buf, "-1000", "%s: proxy exempt from the OOM killer", tag);
