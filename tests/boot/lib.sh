@@ -96,6 +96,30 @@
 #                         ($BOOT_MARKER), /sbin/init = tests/boot/root-init
 #                         (see that file for its console lines and the
 #                         boottest.* kernel parameters it reads).
+#   boot_rootfs_client DIR BIN
+#                         Install BIN (the installed client) in the root DIR
+#                         as /usr/sbin/nbd-client, with the shared libraries
+#                         it loads (ldd), and the nbdtab and credentials of
+#                         BOOT_ETC in its /etc: what the root's own client
+#                         needs to adopt the root device after switch_root
+#                         (boottest.adopt=1) and reconnect it.
+#   boot_outage NAME WAIT SERVER...
+#                         After switch_root (boottest.persist=N, N >= 5,
+#                         boottest.adopt=1): once write 3 is synced the
+#                         server is killed (-9), left down BOOT_OUTAGE
+#                         seconds (130: longer than the 120 s dead timeout
+#                         that -persist alone has), and started again with
+#                         SERVER...; then the poweroff is awaited.  WAIT is
+#                         the console wait (boot_wait_console, or dracut's).
+#                         Prints the figures (when write 4 landed) as TAP
+#                         comments.
+#   boot_outage_checks NAME TOKEN N IMG
+#                         The checks of such a boot: the root's own client
+#                         adopted the root device from the initramfs's
+#                         process (which left), all N writes synced and
+#                         in IMG, write 4 waited out the outage, and the root
+#                         ended read-write with no I/O or ext4 error in the
+#                         kernel log.
 #   boot_ext4 IMG SIZE_MB DIR [PART]
 #                         ext4 image of DIR (mkfs.ext4 -d); with PART=part,
 #                         a disk image with one partition (from 1 MiB)
@@ -353,6 +377,60 @@ boot_rootfs() {
 	printf 'root:x:0:0:root:/root:/bin/sh\n' >"$d/etc/passwd"
 	printf 'root:x:0:\n' >"$d/etc/group"
 	: >"$d/etc/fstab"
+}
+
+boot_rootfs_client() {
+	local d=$1 bin=$2 lib
+	install -D -m 0755 "$bin" "$d/usr/sbin/nbd-client" || return 1
+	for lib in $(ldd "$bin" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'); do
+		mkdir -p "$d$(dirname "$lib")" && cp -L "$lib" "$d$lib" || return 1
+	done
+	cp -a "$BOOT_ETC/nbdtab" "$BOOT_ETC/nbd-tls" "$BOOT_ETC/nbd-client" "$d/etc/"
+}
+
+boot_outage() {
+	local name=$1 wait=$2 outage=${BOOT_OUTAGE:-130} t_kill t_up
+	shift 2
+	if ! "$wait" "$name" '^BOOT-PERSIST 3 synced' 240; then
+		echo "# boot $name: write 3 never came"
+		return 1
+	fi
+	boot_server_stop KILL
+	t_kill=${EPOCHREALTIME/[.,]/}
+	echo "# boot $name: server killed (-9) after write 3; down for ${outage}s"
+	sleep "$outage"
+	boot_server_start "$name" "$@"
+	t_up=${EPOCHREALTIME/[.,]/}
+	if "$wait" "$name" '^BOOT-PERSIST 4 synced' 120; then
+		echo "# boot $name: write 4 synced $(boot_secs_since "$t_up")s after the server came back, $(boot_secs_since "$t_kill")s after it was killed (seen from here)"
+	else
+		echo "# boot $name: write 4 did not sync within 120 s of the server's restart"
+	fi
+	"$wait" "$name" '^BOOT-POWEROFF' 200
+}
+
+boot_outage_checks() {
+	local name=$1 tok=$2 n=$3 img=$4 i want='' got='' t3 t4
+	like "$(boot_console_grep "$name" '^BOOT-ADOPT ')" '^BOOT-ADOPT Adopted /dev/nbd0 from pid [0-9]+, which has left rc=0$' \
+		"boot $name: the root's own client adopted /dev/nbd0 from the initramfs's process, which left"
+	is "$(boot_console_grep "$name" '^BOOT-ADOPTED-RESIDENT ')" "" \
+		"boot $name: after the adoption no process marked @ (the initramfs's) is left"
+	like "$(boot_console_grep "$name" '^BOOT-ADOPTED-MONITOR ')" '^BOOT-ADOPTED-MONITOR monitor [0-9]+ [0-9]+ exe /usr/sbin/nbd-client$' \
+		"boot $name: /run/nbd-client/nbd0 names the new resident process, run from the root's /usr/sbin/nbd-client"
+	is "$(boot_console_grep "$name" '^BOOT-PERSIST [0-9]+ synced' | wc -l)" "$n" \
+		"boot $name: all $n writes after switch_root synced, across a ${BOOT_OUTAGE:-130}s outage"
+	for i in $(seq "$n"); do
+		want+="$tok $i;"
+		got+="$(boot_debugfs_cat "$img" "/persist/$i");"
+	done
+	is "$got" "$want" "boot $name: all $n writes are in the server's image"
+	t3=$(boot_console_grep "$name" '^BOOT-PERSIST 3 synced' | cut -d' ' -f4)
+	t4=$(boot_console_grep "$name" '^BOOT-PERSIST 4 synced' | cut -d' ' -f4)
+	like "$(awk -v a="${t3:-0}" -v b="${t4:-0}" 'BEGIN { printf "%.0f", b - a }')" '^(1[2-9][0-9]|[2-9][0-9][0-9])$' \
+		"boot $name: write 4 waited out the outage (120 s or more after write 3, no error)"
+	is "$(boot_console_grep "$name" '^BOOT-FINAL ')" "BOOT-FINAL root=/dev/nbd0 rw, kernel log: 0 I/O or ext4 errors" \
+		"boot $name: the root is still read-write at the end, and the kernel logged no I/O or ext4 error"
+	echo "# boot $name: write 3 at ${t3}s, write 4 at ${t4}s of guest uptime"
 }
 
 boot_ext4() {
