@@ -381,7 +381,10 @@ vm_run() {
 	done <"$tap"
 
 	# Host-side checks.
-	if [ -z "$done_rc" ] && [ "$rc" = 124 ]; then
+	if [ "$rc" = 126 ]; then
+		n=$((n + 1)); nfail=$((nfail + 1))
+		echo "not ok $n - the guest kept making progress ($(sed -n 's/^run-vm: STALL: //p' "$VM_WORK/run.err"))"
+	elif [ -z "$done_rc" ] && [ "$rc" = 124 ]; then
 		n=$((n + 1)); nfail=$((nfail + 1))
 		echo "not ok $n - VM finished within ${timeout}s (timed out)"
 	elif [ -z "$done_rc" ]; then
