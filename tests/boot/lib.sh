@@ -413,8 +413,8 @@ boot_outage_checks() {
 	local name=$1 tok=$2 n=$3 img=$4 i want='' got='' t3 t4
 	like "$(boot_console_grep "$name" '^BOOT-ADOPT ')" '^BOOT-ADOPT Adopted /dev/nbd0 from pid [0-9]+, which has left rc=0$' \
 		"boot $name: the root's own client adopted /dev/nbd0 from the initramfs's process, which left"
-	is "$(boot_console_grep "$name" '^BOOT-ADOPTED-RESIDENT ')" "" \
-		"boot $name: after the adoption no process marked @ (the initramfs's) is left"
+	is "$(boot_console_grep "$name" '^BOOT-ADOPTED-RESIDENT .*\(comm nbd-client\)$')" "" \
+		"boot $name: after the adoption the initramfs's resident process (marked @) is gone (its proxies serve their connections to the end)"
 	like "$(boot_console_grep "$name" '^BOOT-ADOPTED-MONITOR ')" '^BOOT-ADOPTED-MONITOR monitor [0-9]+ [0-9]+ exe /usr/sbin/nbd-client$' \
 		"boot $name: /run/nbd-client/nbd0 names the new resident process, run from the root's /usr/sbin/nbd-client"
 	is "$(boot_console_grep "$name" '^BOOT-PERSIST [0-9]+ synced' | wc -l)" "$n" \
