@@ -112,6 +112,9 @@ declare -A have_lib=()
 
 copy_file() { # SRC DEST(absolute guest path)
 	mkdir -p "$root$(dirname "$2")"
+	# DEST may be one of busybox's applet links, to /bin/busybox: cp
+	# would write through it, over this machine's busybox
+	rm -f "$root$2"
 	cp -L --preserve=mode "$1" "$root$2"
 }
 
