@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "err.h"
@@ -10,6 +13,24 @@
 #ifndef PR_SET_IO_FLUSHER
 #define PR_SET_IO_FLUSHER 57
 #endif
+
+/*
+ * Standard error is systemd's journal (a unit's process, JOURNAL_STREAM
+ * naming that very stream): the journal adds the process's name and pid
+ * itself, and takes the priority from a "<N>" prefix.
+ */
+static bool stderr_is_journal(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	if (!js || sscanf(js, "%llu:%llu", &dev, &ino) != 2)
+		return false;
+	if (fstat(STDERR_FILENO, &st) < 0)
+		return false;
+	return st.st_dev == dev && st.st_ino == ino;
+}
 
 void nbd_log(const struct nbd_log *l, int prio, const char *fmt, ...)
 {
@@ -35,8 +56,12 @@ void nbd_log(const struct nbd_log *l, int prio, const char *fmt, ...)
 		return;
 	}
 	/* one write per line, so lines from several processes do not mix */
-	n = snprintf(line, sizeof(line), "nbd-client[%d]: %s: %s: %s\n",
-		     (int)getpid(), ident, l->role, msg);
+	if (stderr_is_journal())
+		n = snprintf(line, sizeof(line), "<%d>%s: %s: %s\n", prio,
+			     ident, l->role, msg);
+	else
+		n = snprintf(line, sizeof(line), "nbd-client[%d]: %s: %s: %s\n",
+			     (int)getpid(), ident, l->role, msg);
 	if (n > (int)sizeof(line) - 1)
 		n = (int)sizeof(line) - 1;
 	if (write(STDERR_FILENO, line, (size_t)n) < 0)
