@@ -291,8 +291,13 @@ static int allow_calls(scmp_filter_ctx ctx, const char *const *names,
  * syslog's, AF_UNIX, never one to the network. */
 static int proxy_rules(scmp_filter_ctx ctx, struct nbd_err *e)
 {
-	int r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
-				 SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
+	/* every field spelled out: SCMP_A0() leaves datum_b to the
+	 * compiler, which clang's -Wmissing-field-initializers rejects */
+	const struct scmp_arg_cmp unix_only = {
+		.arg = 0, .op = SCMP_CMP_EQ, .datum_a = AF_UNIX, .datum_b = 0,
+	};
+	int r = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+				       &unix_only);
 
 	if (r < 0)
 		return err_errno(e, -r, "cannot allow socket(AF_UNIX) in the system call filter");
