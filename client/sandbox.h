@@ -74,4 +74,9 @@ int sandbox_report_read(int fd, char *name, size_t len);
 /* The name of system call nr on arch (an AUDIT_ARCH_* value). */
 void sandbox_call_name(int nr, uint32_t arch, char *name, size_t len);
 
+/* Running under valgrind (make check-valgrind), whose own system calls a
+ * seccomp filter would bind too: sandbox_proxy and sandbox_monitor then
+ * do nothing. */
+bool sandbox_under_valgrind(void);
+
 #endif
