@@ -111,7 +111,7 @@ c_free "ioctl, after -d" /dev/nbd2
 # --- TLS required, server refuses: nothing attached ------------------------------
 # (a PSK: the credentials are loaded before connecting, and this guest has
 # no system trust store for -x)
-echo alice:00112233445566778899aabbccddeeff >/tmp/refused.psk
+(umask 077; echo alice:00112233445566778899aabbccddeeff >/tmp/refused.psk)
 out=$(nbdc --psk-file /tmp/refused.psk 127.0.0.1 10811 /dev/nbd3 2>&1); rc=$?
 check_eq "TLS refused: exit 1" "$rc" 1
 check_eq "TLS refused: message" "$out" "nbd-client: the server refused TLS by policy (NBD_REP_ERR_POLICY); TLS was required, so the connection was closed without sending anything in plaintext (use a TLS-enabled server, or drop the TLS options only if an unencrypted connection is acceptable)"
