@@ -21,6 +21,7 @@
 #    another backend than its recorded command line says, no command line.
 . "$(dirname "$0")/lib.sh"
 vm_setup
+vm_only_on ADOPT_KERNELS 6.12
 (. "$(dirname "$0")/../lib.sh" && make_pki "$VM_WORK/pki") || { echo "Bail out! cannot make certificates"; exit 1; }
 vm_add "$VM_WORK/pki/alice.psk" /pki/alice.psk
 vm_scenario <<'EOF'

@@ -20,6 +20,7 @@
 # timing makes the writer's position at each kill vary).
 . "$(dirname "$0")/lib.sh"
 vm_setup
+vm_only_on SOAK_KERNELS 6.12
 (. "$(dirname "$0")/../lib.sh" && make_pki "$VM_WORK/pki") || { echo "Bail out! cannot make certificates"; exit 1; }
 vm_add "$VM_WORK/pki/alice.psk" /pki/alice.psk
 mkdir -p "$VM_WORK/bin"

@@ -29,10 +29,7 @@
 # measured on): SWAP_KERNELS="6.1 6.12" runs it on more.
 . "$(dirname "$0")/lib.sh"
 vm_setup
-case " ${SWAP_KERNELS:-6.1} " in
-*" $(echo "$VM_KVER" | cut -d. -f1-2) "*) ;;
-*) vm_skip_all "kernel $VM_KVER: swap under memory pressure runs on ${SWAP_KERNELS:-6.1} (SWAP_KERNELS)" ;;
-esac
+vm_only_on SWAP_KERNELS 6.1
 . "$(dirname "$0")/../lib.sh"
 make_pki "$VM_WORK/pki" || { echo "Bail out! cannot make certificates"; exit 1; }
 vm_add "$VM_WORK/pki/ca/ca-cert.pem" /pki/ca-cert.pem

@@ -19,6 +19,7 @@
 # security rates the unit at most 3.5 in tests/integration/74-.
 . "$(dirname "$0")/lib.sh"
 vm_setup
+vm_only_on SYSTEMD_KERNELS 6.1
 (. "$(dirname "$0")/../lib.sh" && make_pki "$VM_WORK/pki") || { echo "Bail out! cannot make certificates"; exit 1; }
 # systemd and udev from this machine: units, rules, the programs and their
 # libraries (VM_EXTRA_BINS), util-linux's swapon/swapoff (systemd passes

@@ -266,6 +266,23 @@ vm_setup() {
 	trap 'vm_cleanup' EXIT
 }
 
+# vm_kernel_in LIST: the test kernel's major.minor (6.1, 6.12) is in LIST.
+vm_kernel_in() {
+	case " $1 " in
+	*" $(echo "$VM_KVER" | cut -d. -f1-2) "*) return 0 ;;
+	esac
+	return 1
+}
+
+# vm_only_on VAR DEFAULT: skip the whole test unless the kernel is in
+# $VAR (default DEFAULT).  make check-vm boots every test once per kernel;
+# the longest ones run on one, to keep CI under its time (VAR="6.1 6.12"
+# runs them on both).
+vm_only_on() {
+	local list=${!1:-$2}
+	vm_kernel_in "$list" || vm_skip_all "kernel $VM_KVER: runs on $list only ($1)"
+}
+
 vm_cleanup() {
 	if [ -n "${VM_WORK:-}" ] && [ -d "$VM_WORK" ]; then
 		if [ "${VM_KEEP:-0}" = 1 ]; then
