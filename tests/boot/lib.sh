@@ -96,6 +96,11 @@
 #                         ($BOOT_MARKER), /sbin/init = tests/boot/root-init
 #                         (see that file for its console lines and the
 #                         boottest.* kernel parameters it reads).
+#   boot_bad_waits        The refusals both boot scripts share, through
+#                         the test's own print_is CMDLINE WANT: each bad
+#                         nbdroot.dead_timeout= and nbdroot.wait= value
+#                         named with its range (status 1), and neither
+#                         read for a root that is not on NBD (status 2).
 #   boot_rootfs_client DIR BIN
 #                         Install BIN (the installed client) in the root DIR
 #                         as /usr/sbin/nbd-client, with the shared libraries
@@ -377,6 +382,17 @@ boot_rootfs() {
 	printf 'root:x:0:0:root:/root:/bin/sh\n' >"$d/etc/passwd"
 	printf 'root:x:0:\n' >"$d/etc/group"
 	: >"$d/etc/fstab"
+}
+
+boot_bad_waits() {
+	local w
+	for w in nbdroot.dead_timeout=0 nbdroot.dead_timeout=2147484 nbdroot.dead_timeout=60s nbdroot.dead_timeout= nbdroot.dead_timeout=99999999999999999999; do
+		print_is "root=/dev/nbd0 $w" "1 $w: not a number of seconds from 1 to 2147483"
+	done
+	for w in nbdroot.wait=-1 nbdroot.wait=2147484 nbdroot.wait=5m nbdroot.wait=; do
+		print_is "root=/dev/nbd0 $w nbdroot.dead_timeout=60" "1 $w: not a number of seconds from 0 to 2147483"
+	done
+	print_is 'root=/dev/sda1 nbdroot.dead_timeout=x nbdroot.wait=x' '2 '
 }
 
 boot_rootfs_client() {
