@@ -333,19 +333,7 @@ if want b; then
 	# the wait: one line per retry, exact but for the numbers; the delays
 	# 1, 2, 4, 8, then 10 s; the client's command line printed once
 	waits=$(boot_console_grep b '^nbd: waiting')
-	is "$(printf '%s\n' "$waits" | grep -Evc "$WAIT_RE")" 0 "boot b: every waiting line is: ${WAIT_LINE}"
-	n=$(printf '%s\n' "$waits" | grep -Ec "$WAIT_RE")
-	like "$n" '^([3-9]|[1-9][0-9])$' "boot b: the script waited, retrying (3 or more waiting lines; ${SERVER_DELAY}s without a server)"
-	got=$(printf '%s\n' "$waits" | sed -E 's/.*; retry in ([0-9]+) s, .*/\1/' | tr '\n' ' ')
-	want=''
-	d=1
-	for _ in $(seq "$n"); do
-		want+="$d "
-		d=$((d * 2 > 10 ? 10 : d * 2))
-	done
-	is "$got" "$want" "boot b: the retries come after 1, 2, 4, 8, then every 10 s"
-	got=$(printf '%s\n' "$waits" | sed -E 's/.*giving up in ([0-9]+) s .*/\1/' | head -n 1)
-	like "$got" '^(300|299)$' "boot b: the first waiting line gives the default bound (nbdroot.wait=300)"
+	boot_waiting_checks b script "$waits"
 	is "$(boot_console_grep b '^nbd: /usr/sbin/nbd-client ' | wc -l)" 1 "boot b: the script printed the client's command line once"
 	boot_console_lacks b '^nbd: (gave up|nbd-client failed)|^nbd-client: ' "boot b: no failure from the script, and none of the client's error lines (the waits show only the script's line)"
 	printf '%s\n' "$waits" | sed 's/^/# boot b: /'

@@ -101,6 +101,14 @@
 #                         nbdroot.dead_timeout= and nbdroot.wait= value
 #                         named with its range (status 1), and neither
 #                         read for a root that is not on NBD (status 2).
+#   boot_waiting_checks NAME WHO WAITS
+#                         The checks of a boot that waited for its server:
+#                         WAITS (its waiting lines) each match $WAIT_RE
+#                         ($WAIT_LINE), 3 or more of them (the server
+#                         came $SERVER_DELAY s late; WHO, "script" or
+#                         "handler", waited), retried after 1, 2, 4, 8,
+#                         then every 10 s, the first with the default
+#                         bound of 300 s.
 #   boot_rootfs_client DIR BIN
 #                         Install BIN (the installed client) in the root DIR
 #                         as /usr/sbin/nbd-client, with the shared libraries
@@ -382,6 +390,23 @@ boot_rootfs() {
 	printf 'root:x:0:0:root:/root:/bin/sh\n' >"$d/etc/passwd"
 	printf 'root:x:0:\n' >"$d/etc/group"
 	: >"$d/etc/fstab"
+}
+
+boot_waiting_checks() {
+	local name=$1 who=$2 waits=$3 n got want d
+	is "$(printf '%s\n' "$waits" | grep -Evc "$WAIT_RE")" 0 "boot $name: every waiting line is: ${WAIT_LINE}"
+	n=$(printf '%s\n' "$waits" | grep -Ec "$WAIT_RE")
+	like "$n" '^([3-9]|[1-9][0-9])$' "boot $name: the $who waited, retrying (3 or more waiting lines; ${SERVER_DELAY}s without a server)"
+	got=$(printf '%s\n' "$waits" | sed -E 's/.*; retry in ([0-9]+) s, .*/\1/' | tr '\n' ' ')
+	want=''
+	d=1
+	for _ in $(seq "$n"); do
+		want+="$d "
+		d=$((d * 2 > 10 ? 10 : d * 2))
+	done
+	is "$got" "$want" "boot $name: the retries come after 1, 2, 4, 8, then every 10 s"
+	got=$(printf '%s\n' "$waits" | sed -E 's/.*giving up in ([0-9]+) s .*/\1/' | head -n 1)
+	like "$got" '^(300|299)$' "boot $name: the first waiting line gives the default bound (nbdroot.wait=300)"
 }
 
 boot_bad_waits() {
