@@ -28,6 +28,7 @@
 #include "monitor.h"
 #include "optreply.h"
 #include "proto.h"
+#include "reserve.h"
 
 #define ATTACHED_OK '0'
 #define ATTACHED_FAILED '1'
@@ -103,6 +104,17 @@ static void become_resident(struct nbd_device *d, int *verdict_fd)
 	monitor_settle(d);
 }
 
+/* -swap: the kernel's reserves for writing swap out (reserve.h); the
+ * resident process says what it raised, a failure is a warning here */
+static void raise_reserve(struct nbd_device *d, struct swap_reserve *res)
+{
+	struct nbd_err why = { "" };
+	unsigned int links = d->cfg->connections ? d->cfg->connections : 1;
+
+	if (swap_reserve_raise("/proc", links, res, &why) < 0)
+		device_warn(d, "%s; swap over the network can stall under memory pressure", why.msg);
+}
+
 static void print_warnings(struct nbd_device *d)
 {
 	unsigned int i;
@@ -118,6 +130,7 @@ static int run_device(const struct nbd_config *cfg, char **argv,
 		      bool resident, int verdict_fd, struct nbd_err *e)
 {
 	struct nbd_device d;
+	struct swap_reserve res = { 0, 0 };
 	int r = -1;
 
 	if (device_init(&d, cfg, e) < 0)
@@ -126,6 +139,8 @@ static int run_device(const struct nbd_config *cfg, char **argv,
 	if (resident && (d.stop_fd = monitor_stop_signals(e)) < 0)
 		goto out;
 	r = device_attach(&d, e);
+	if (r == 0 && cfg->swap)
+		raise_reserve(&d, &res);
 	if (r == 0 && d.no_ktls[0])
 		device_warn(&d, "kernel TLS not used: %s; a TLS proxy process carries the data (--ktls=off says so quietly)",
 			    d.no_ktls);
@@ -152,6 +167,9 @@ static int run_device(const struct nbd_config *cfg, char **argv,
 	}
 	if (resident) {
 		become_resident(&d, &verdict_fd);
+		if (res.to_kb)
+			nbd_log(&d.log, LOG_NOTICE, "raised vm.min_free_kbytes from %lu to %lu: swap over the network needs the kernel's reserves (nbd-client(8), -swap)",
+				res.from_kb, res.to_kb);
 		device_log_links(&d);
 		r = monitor_run(&d) == 0 ? 0 : ATTACH_REPORTED;
 	}
