@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "kernel.h"
 #include "reserve.h"
 
 unsigned long swap_reserve_floor_kb(unsigned long memtotal_kb,
@@ -23,22 +24,8 @@ unsigned long swap_reserve_floor_kb(unsigned long memtotal_kb,
 /* The file PATH, at most len - 1 bytes, NUL-terminated. */
 static int slurp(const char *path, char *buf, size_t len, struct nbd_err *e)
 {
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
+	if (nbd_kfile_read(AT_FDCWD, path, buf, len) < 0)
 		return err_errno(e, errno, "cannot read %s", path);
-	do
-		n = read(fd, buf, len - 1);
-	while (n < 0 && errno == EINTR);
-	if (n < 0) {
-		int saved = errno;
-
-		close(fd);
-		return err_errno(e, saved, "cannot read %s", path);
-	}
-	close(fd);
-	buf[n] = '\0';
 	return 0;
 }
 
@@ -76,18 +63,13 @@ static int read_memtotal(const char *proc, unsigned long *kb, struct nbd_err *e)
 
 static int write_kb(const char *path, unsigned long kb, struct nbd_err *e)
 {
-	char num[32];
-	int len = snprintf(num, sizeof(num), "%lu\n", kb);
 	int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
-	ssize_t n;
 
-	if (fd < 0)
-		return err_errno(e, errno, "%s", path);
-	n = write(fd, num, (size_t)len);
-	if (n != len) {
-		int saved = n < 0 ? errno : EIO;
+	if (fd < 0 || nbd_kfile_write_ul(fd, kb) < 0) {
+		int saved = errno;
 
-		close(fd);
+		if (fd >= 0)
+			close(fd);
 		return err_errno(e, saved, "%s", path);
 	}
 	if (close(fd) < 0)

@@ -59,6 +59,16 @@ struct nbd_dev_status {
 /* ---- sysfs (sysfs.c) ---- */
 
 /*
+ * Small kernel files (sysfs attributes, /proc/sys): nbd_kfile_read reads
+ * name under dirfd (AT_FDCWD: a path) as it is into buf, NUL-terminated,
+ * at most len - 1 bytes (len > 0): its length, or -1 with errno set.
+ * nbd_kfile_write_ul writes v and a newline at offset 0 of fd: 0, or -1
+ * with errno set (EIO for a short write).
+ */
+int nbd_kfile_read(int dirfd, const char *name, char *buf, size_t len);
+int nbd_kfile_write_ul(int fd, unsigned long v);
+
+/*
  * Read /sys/block/nbd<index>/<attr> into buf (NUL-terminated, trailing
  * newline removed).  Returns the length, or -1 with errno set (ENOENT:
  * absent).  No struct nbd_err: absence is often the expected answer.

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * sysfs attributes of nbd devices, and kernel errno -> message.
+ * sysfs attributes of nbd devices (and the small kernel files they are,
+ * /proc/sys too), and kernel errno -> message.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,8 +15,7 @@
 
 #include "kernel.h"
 
-/* dirfd/name as it is, NUL-terminated: its length, or -1 (errno). */
-static int read_at(int dirfd, const char *name, char *buf, size_t len)
+int nbd_kfile_read(int dirfd, const char *name, char *buf, size_t len)
 {
 	ssize_t n;
 	int fd, saved;
@@ -36,6 +36,22 @@ static int read_at(int dirfd, const char *name, char *buf, size_t len)
 	return (int)n;
 }
 
+int nbd_kfile_write_ul(int fd, unsigned long v)
+{
+	char buf[24];
+	int n = snprintf(buf, sizeof(buf), "%lu\n", v);
+	ssize_t w;
+
+	do
+		w = pwrite(fd, buf, (size_t)n, 0);
+	while (w < 0 && errno == EINTR);
+	if (w == n)
+		return 0;
+	if (w >= 0)
+		errno = EIO;
+	return -1;
+}
+
 static int read_attr(int index, const char *attr, char *buf, size_t len)
 {
 	char path[64];
@@ -45,7 +61,7 @@ static int read_attr(int index, const char *attr, char *buf, size_t len)
 		return -1;
 	}
 	snprintf(path, sizeof(path), "/sys/block/nbd%d/%s", index, attr);
-	return read_at(AT_FDCWD, path, buf, len);
+	return nbd_kfile_read(AT_FDCWD, path, buf, len);
 }
 
 int nbd_sysfs_attr(int index, const char *attr, char *buf, size_t len)
@@ -83,7 +99,7 @@ int nbd_sysfs_pid_at(int dirfd, char *buf, size_t len)
 		errno = EINVAL;
 		return -1;
 	}
-	if (read_at(dirfd, "pid", buf, len) >= 0)
+	if (nbd_kfile_read(dirfd, "pid", buf, len) >= 0)
 		return 1;
 	return errno == ENOENT || errno == ENODEV ? 0 : -1;
 }
@@ -115,24 +131,12 @@ int nbd_sysfs_limit_open(int index, uint32_t *hw_kb, struct nbd_err *e)
 	return fd;
 }
 
-static int write_kb(int fd, uint32_t kb)
-{
-	char buf[16];
-	int n = snprintf(buf, sizeof(buf), "%u\n", kb);
-	ssize_t w;
-
-	do
-		w = pwrite(fd, buf, (size_t)n, 0);
-	while (w < 0 && errno == EINTR);
-	return w == n ? 0 : -1;
-}
-
 /* Best effort: a limit left smaller than the default loses nothing. */
 static void restore_default(int fd, uint32_t hw_kb)
 {
-	if (write_kb(fd, 0) == 0)
+	if (nbd_kfile_write_ul(fd, 0) == 0)
 		return;
-	write_kb(fd, hw_kb && hw_kb < NBD_OLD_DEFAULT_KB ? hw_kb
+	nbd_kfile_write_ul(fd, hw_kb && hw_kb < NBD_OLD_DEFAULT_KB ? hw_kb
 							  : NBD_OLD_DEFAULT_KB);
 }
 
@@ -147,7 +151,7 @@ int nbd_sysfs_limit_requests(int fd, int index, uint32_t hw_kb,
 		restore_default(fd, hw_kb);
 		return 0;
 	}
-	if (write_kb(fd, kb) == 0)
+	if (nbd_kfile_write_ul(fd, kb) == 0)
 		return 0;
 	return err_errno(e, errno, "cannot limit the requests of /dev/nbd%d to the server's maximum payload of %u bytes (queue/max_sectors_kb %u)",
 			 index, bytes, kb);
