@@ -97,15 +97,13 @@ check "persist: -d" nbdc -d /dev/nbd4
 
 # --- -swap over TLS: kernel TLS or a refusal (issue 17) ------------------------------
 SWAPNEED="nbd-client: -swap over TLS needs kernel TLS (swap through a TLS proxy deadlocks under memory pressure; --ktls=off uses the proxy anyway)"
-# -swap sizes the kernel's reserves for swap (client/reserve.h): 8 MiB with
-# one connection, at most a sixteenth of MemTotal.  This 1 GiB guest's are
-# already above (transparent hugepages raise them to 44 MiB): start from a
-# small machine's (1737 KiB at 256 MiB)
+# -swap sizes the kernel's reserves for swap (swap_reserve_kb).  This 1 GiB
+# guest's are already above (transparent hugepages raise them to 44 MiB):
+# start from a small machine's (1737 KiB at 256 MiB)
 echo 2048 >/proc/sys/vm/min_free_kbytes
 minfree0=$(cat /proc/sys/vm/min_free_kbytes)
-memtotal=$(awk '$1 == "MemTotal:" { print $2 }' /proc/meminfo)
-reserve=$((memtotal / 16 < 8192 ? memtotal / 16 : 8192))
-diag "vm.min_free_kbytes $minfree0, MemTotal $memtotal kB"
+reserve=$(swap_reserve_kb)
+diag "vm.min_free_kbytes $minfree0, the floor for swap $reserve"
 out=$(nbdc -swap $CA localhost 10809 /dev/nbd6 2>&1); rc=$?
 check_eq "-swap TLS: attach exit 0, nothing to say" "$rc $out" "0 Connected /dev/nbd6"
 check_eq "-swap TLS: vm.min_free_kbytes raised to the floor for swap" "$(cat /proc/sys/vm/min_free_kbytes)" "$reserve"

@@ -89,10 +89,7 @@ if [ "$PAGE_CLUSTER" != 3 ]; then
 fi
 diag "vm.page-cluster $(cat /proc/sys/vm/page-cluster), vma_ra_enabled $(cat /sys/kernel/mm/swap/vma_ra_enabled)"
 vmstat_() { awk -v k="$1" '$1 == k { print $2 }' /proc/vmstat; }
-# -swap's floor for vm.min_free_kbytes with one connection
-# (client/reserve.h): 8 MiB, at most a sixteenth of MemTotal.
-memtotal=$(awk '$1 == "MemTotal:" { print $2 }' /proc/meminfo)
-reserve=$((memtotal / 16 < 8192 ? memtotal / 16 : 8192))
+reserve=$(swap_reserve_kb)
 
 # stall_dump PID: while PID runs, once memhog has shown no progress for 40 s
 # (before run-vm.sh's watch kills the VM at 60), show on the console what

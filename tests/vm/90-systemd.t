@@ -143,10 +143,9 @@ check_eq "the generator's drop-in orders the swap after the device" "$(prop Afte
 check_eq "... and the swap went on after the device was up" \
 	"$(test "$(prop ActiveEnterTimestampMonotonic dev-nbd1.swap)" -gt "$(prop ActiveEnterTimestampMonotonic nbd@nbd1.service)" && echo yes)" yes
 # -swap (nbdtab "swap") sizes the kernel's reserves for swap over the
-# network (client/reserve.h): 8 MiB with one connection, at most a
-# sixteenth of MemTotal, and the unit's hardening leaves /proc/sys writable
-memtotal=$(awk '$1 == "MemTotal:" { print $2 }' /proc/meminfo)
-reserve=$((memtotal / 16 < 8192 ? memtotal / 16 : 8192))
+# network (swap_reserve_kb), and the unit's hardening leaves /proc/sys
+# writable
+reserve=$(swap_reserve_kb)
 check_eq "nbd@nbd1 raised vm.min_free_kbytes to the floor for swap" "$(cat /proc/sys/vm/min_free_kbytes)" "$reserve"
 check_eq "... and says so in its journal" \
 	"$(journalctl -u nbd@nbd1.service -o cat --no-pager | grep -c "^nbd1: monitor: raised vm.min_free_kbytes from 2048 to $reserve: swap over the network needs the kernel's reserves (nbd-client(8), -swap)\$")" 1

@@ -138,6 +138,12 @@ bytes() { od -An -c "$1" | tr -s ' \n' ' '; }
 # count_comm NAME: how many processes are called NAME
 count_comm() { grep -l "^$1\$" /proc/[0-9]*/comm 2>/dev/null | wc -l; }
 
+# swap_reserve_kb: the floor -swap raises vm.min_free_kbytes to with one
+# connection (client/reserve.h): 8 MiB, at most a sixteenth of MemTotal
+swap_reserve_kb() {
+	awk '$1 == "MemTotal:" { t = int($2 / 16); print (t < 8192 ? t : 8192) }' /proc/meminfo
+}
+
 # roundtrip NAME DEV SEED MIB [SEEK_MIB]: write MIB MiB of pattern SEED at
 # SEEK_MIB with O_DIRECT, drop the caches, read it back byte-exact (two
 # checks) and report the times.
