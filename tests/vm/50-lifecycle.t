@@ -13,6 +13,8 @@
 #     attach (as after switch_root), a reconnect still does TLS;
 #   - the export grows while the server is down: the monitor refuses it,
 #     logs why, disconnects the device and exits 1;
+#   - a smaller maximum payload after a reconnect is applied, also while
+#     a read is in flight across the outage (which completes);
 #   - SIGTERM to the monitor while the server is silent in the middle of a
 #     renegotiation ends it within 2 s.
 . "$(dirname "$0")/lib.sh"
@@ -36,6 +38,8 @@ est_is() { test "$(established $1)" = "$2"; }
 proxies_are() { test "$(proxies)" = "$1"; }
 nothing_left() { test "$(count_comm nbdc)$(proxies)" = 00; }
 gone() { test ! -d /proc/$1; }
+# inflight_ge DEV N: at least N of DEV's requests are in flight
+inflight_ge() { test "$(awk '{ print $1 + $2 }' /sys/block/$1/inflight)" -ge "$2"; }
 # start_server NAME PORT ARGS...: (re)start nbdkit, pid in /run/NAME.pid
 start_server() {
 	n=$1; p=$2; shift 2
@@ -156,19 +160,31 @@ check_eq "limit: logical block size 512" "$(cat /sys/block/nbd5/queue/logical_bl
 patgen -s 5 8388608 >/tmp/pat8
 check "limit: an 8 MiB O_DIRECT write" dd if=/tmp/pat8 of=/dev/nbd5 bs=8M count=1 oflag=direct
 check "limit: an 8 MiB O_DIRECT read, byte-exact" sh -c 'dd if=/dev/nbd5 bs=8M count=1 iflag=direct 2>/dev/null | cmp - /tmp/pat8'
+# A read in flight when the server dies (it is held, SIGSTOP, until the
+# kill): 6.12 freezes the queue to change the limit, and a freeze waits
+# for that read, which waits for the reconnect.
+kill -STOP "$(cat /run/limit.pid)"
+rm -f /tmp/limit-dd.rc
+( dd if=/dev/nbd5 of=/tmp/limit-dd.out bs=32K count=1 skip=3 iflag=direct 2>/tmp/limit-dd.err; echo $? >/tmp/limit-dd.rc ) &
+ddpid=$!
+check "limit: a read is in flight when the server dies" wait_for 10 inflight_ge nbd5 1
 stop_server limit
 check "limit: server restarted, maximum 32K" start_server limit 10814 --filter=blocksize-policy file /tmp/limit.img $policy blocksize-maximum=32K
 check "limit: reconnected" wait_for 30 est_is 10814 1
 check "limit: it logs the smaller maximum" wait_for 10 grep -q "the server's maximum payload is now 32768 bytes; requests are limited to it" /tmp/limit.log
 [ $? = 0 ] || diag "$(cat /tmp/limit.log)"
-check_eq "limit: max_sectors_kb 32 after the reconnect" "$(cat /sys/block/nbd5/queue/max_sectors_kb)" 32
+check_eq "limit: max_sectors_kb 32 once it says so" "$(cat /sys/block/nbd5/queue/max_sectors_kb)" 32
+wait_pid $ddpid 60
+check_eq "limit: the read in flight completes" "$(cat /tmp/limit-dd.rc 2>/dev/null)" 0
+[ "$(cat /tmp/limit-dd.rc 2>/dev/null)" = 0 ] || diag "$(cat /tmp/limit-dd.err)"
+check "limit: it read the right 32K" sh -c 'dd if=/tmp/pat8 bs=32K count=1 skip=3 2>/dev/null | cmp - /tmp/limit-dd.out'
 check "limit: an 8 MiB O_DIRECT read after it, byte-exact" sh -c 'dd if=/dev/nbd5 bs=8M count=1 iflag=direct 2>/dev/null | cmp - /tmp/pat8'
 check "limit: an 8 MiB O_DIRECT write after it" dd if=/tmp/pat8 of=/dev/nbd5 bs=8M count=1 seek=1 oflag=direct
 check "limit: -d" nbdc -d /dev/nbd5
 wait_pid $mpid 30
 check_eq "limit: the monitor exits with status 0" "$WAIT_RC" 0
 stop_server limit
-rm -f /tmp/pat8 /tmp/limit.img
+rm -f /tmp/pat8 /tmp/limit.img /tmp/limit-dd.*
 
 # SIGTERM while the server is silent in the middle of a renegotiation.
 truncate -s 64M /tmp/term.img
