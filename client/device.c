@@ -163,8 +163,9 @@ static int limit_requests(struct nbd_device *d, uint32_t bytes,
 					bytes, e);
 }
 
-/* A reconnect found this export: keep the device (logging what changed,
- * applying a smaller request limit) or say why it must go. */
+/* A reconnect found this export: keep the device (logging what changed)
+ * or say why it must go.  A smaller request limit waits for the link
+ * (apply_new_limit). */
 static int reshape(struct nbd_device *d, const struct nbd_export *now,
 		   struct nbd_err *e)
 {
@@ -177,9 +178,31 @@ static int reshape(struct nbd_device *d, const struct nbd_export *now,
 		device_warn(d, "%s", r.notes[i]);
 	if (!r.max_request)
 		return 0;
-	if (d->attached && limit_requests(d, r.max_request, e) < 0)
+	if (d->attached)
+		d->new_max = r.max_request;
+	else
+		d->p.max_request = r.max_request;
+	return 0;
+}
+
+/*
+ * A smaller request limit, applied once the kernel has the new link, not
+ * before: 6.12 freezes the queue to change it, the freeze waits for the
+ * requests in flight, and those wait for that link.  Requests made before
+ * it keep their size; the kernel cannot split them again.
+ */
+static int apply_new_limit(struct nbd_device *d, struct nbd_err *e)
+{
+	uint32_t max = d->new_max;
+
+	d->new_max = 0;
+	if (!max)
+		return 0;
+	if (limit_requests(d, max, e) < 0)
 		return -1;
-	d->p.max_request = r.max_request;
+	d->p.max_request = max;
+	device_warn(d, "the server's maximum payload is now %u bytes; requests are limited to it",
+		    max);
 	return 0;
 }
 
@@ -508,7 +531,7 @@ fail:
 int device_reconnect(struct nbd_device *d, unsigned int k, struct nbd_err *e)
 {
 	unsigned int req, dead;
-	int r;
+	int r, lim;
 
 	if (!d->nl)
 		return err_set(e, "reconnecting needs the netlink interface");
@@ -527,16 +550,23 @@ int device_reconnect(struct nbd_device *d, unsigned int k, struct nbd_err *e)
 	attach_timeouts(d->cfg, d->watched, &req, &dead);
 	if (r == 0 && !req)
 		r = 1;
-	if (r <= 0) {
+	if (r < 0) {
+		d->new_max = 0;	/* found again by the next reconnect */
 		link_close(d, k);
-		d->link[k].state = r < 0 ? LINK_DEAD : LINK_ADOPTED;
-		if (r == 0)
-			device_record(d);
-		return r < 0 ? -1 : DEVICE_NOT_TAKEN;
+		d->link[k].state = LINK_DEAD;
+		return -1;
 	}
-	handed_over(d, k);
+	if (r == 0) {
+		link_close(d, k);
+		d->link[k].state = LINK_ADOPTED;
+	} else {
+		handed_over(d, k);
+	}
+	lim = apply_new_limit(d, e);
 	device_record(d);
-	return 0;
+	if (lim < 0)
+		return DEVICE_EXPORT_CHANGED;
+	return r == 0 ? DEVICE_NOT_TAKEN : 0;
 }
 
 bool device_has_proxy(const struct nbd_device *d)

@@ -71,6 +71,9 @@ struct nbd_device {
 	int state_fd;			/* NBD_STATE_DIR, or -1 */
 	int limit_fd;			/* queue/max_sectors_kb, or -1 */
 	uint32_t hw_kb;			/* the device's own maximum, 0 unknown */
+	uint32_t new_max;		/* a smaller request limit a reconnect
+					 * found, applied once the kernel has
+					 * that link (apply_new_limit) */
 	int sys_fd;			/* /sys/block/nbdN once attached
 					 * (netlink), or -1 */
 	char kpid[32];			/* its pid file then: the device is
@@ -96,7 +99,8 @@ struct nbd_device {
 	unsigned int nwarnings;
 };
 
-/* Returned by device_reconnect when the export is not the one attached. */
+/* Returned by device_reconnect when the export is not the one attached,
+ * or a smaller request limit it found cannot be applied. */
 #define DEVICE_EXPORT_CHANGED (-2)
 /* ... when the kernel had no dead connection to replace: the link is
  * LINK_ADOPTED (the kernel's own connection is alive). */

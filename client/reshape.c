@@ -92,11 +92,8 @@ static int check_blocks(const struct attach_params *p,
 			       now->min_block, p->block_size);
 	if (attach_max_request(now, &max, e) < 0)
 		return -1;
-	if (max && (!p->max_request || max < p->max_request)) {
-		r->max_request = max;
-		note(r, "the server's maximum payload is now %u bytes; requests are limited to it",
-		     max);
-	}
+	if (max && (!p->max_request || max < p->max_request))
+		r->max_request = max;	/* the device says so once applied */
 	return 0;
 }
 

@@ -22,7 +22,8 @@
 #define RESHAPE_MAX_NOTES 4
 
 struct reshape {
-	uint32_t max_request;	/* a smaller limit to apply; 0 = none */
+	uint32_t max_request;	/* a smaller limit to apply (no note: the
+				 * device says so once applied); 0 = none */
 	/* what changed and what the device does about it, for the log */
 	char notes[RESHAPE_MAX_NOTES][NBD_ERR_MAX];
 	unsigned int n;

@@ -102,8 +102,7 @@ int main(void)
 	x = was;
 
 	x.max_block = 16384;
-	kept(&x, 1, 16384, "the server's maximum payload is now 16384 bytes; requests are limited to it",
-	     "a smaller maximum payload");
+	kept(&x, 1, 16384, NULL, "a smaller maximum payload");
 	x.max_block = 1 << 20;
 	kept(&x, 1, 0, NULL, "a larger maximum payload: the limit stays");
 	x.max_block = 0xffffffff;
