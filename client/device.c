@@ -176,11 +176,9 @@ static int reshape(struct nbd_device *d, const struct nbd_export *now,
 		return -1;
 	for (i = 0; i < r.n; i++)
 		device_warn(d, "%s", r.notes[i]);
-	if (!r.max_request)
-		return 0;
-	if (d->attached)
-		d->new_max = r.max_request;
-	else
+	/* every reconnect's own: none left from one that failed later */
+	d->new_max = d->attached ? r.max_request : 0;
+	if (!d->attached && r.max_request)
 		d->p.max_request = r.max_request;
 	return 0;
 }
@@ -551,7 +549,6 @@ int device_reconnect(struct nbd_device *d, unsigned int k, struct nbd_err *e)
 	if (r == 0 && !req)
 		r = 1;
 	if (r < 0) {
-		d->new_max = 0;	/* found again by the next reconnect */
 		link_close(d, k);
 		d->link[k].state = LINK_DEAD;
 		return -1;
