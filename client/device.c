@@ -92,6 +92,7 @@ int device_init(struct nbd_device *d, const struct nbd_config *cfg,
 	d->stop_fd = -1;
 	d->state_fd = -1;
 	d->limit_fd = -1;
+	limit_job_init(&d->limit);
 	d->sys_fd = -1;
 	/* everything a resident process needs later is opened now: after
 	 * switch_root it may find no /dev, /sys or /proc at all */
@@ -152,12 +153,17 @@ void device_warn(struct nbd_device *d, const char *fmt, ...)
  * switch_root.  Restoring the default is best effort (in sysfs.c); a
  * limit the server needs is not.
  */
-static int limit_requests(struct nbd_device *d, uint32_t bytes,
-			  struct nbd_err *e)
+static int limit_open(struct nbd_device *d, struct nbd_err *e)
 {
 	if (d->limit_fd < 0)
 		d->limit_fd = nbd_sysfs_limit_open(d->index, &d->hw_kb, e);
-	if (d->limit_fd < 0)
+	return d->limit_fd;
+}
+
+static int limit_requests(struct nbd_device *d, uint32_t bytes,
+			  struct nbd_err *e)
+{
+	if (limit_open(d, e) < 0)
 		return bytes ? -1 : 0;
 	return nbd_sysfs_limit_requests(d->limit_fd, d->index, d->hw_kb,
 					bytes, e);
@@ -165,7 +171,7 @@ static int limit_requests(struct nbd_device *d, uint32_t bytes,
 
 /* A reconnect found this export: keep the device (logging what changed)
  * or say why it must go.  A smaller request limit waits for the link
- * (apply_new_limit). */
+ * (device_limit_kick). */
 static int reshape(struct nbd_device *d, const struct nbd_export *now,
 		   struct nbd_err *e)
 {
@@ -176,7 +182,8 @@ static int reshape(struct nbd_device *d, const struct nbd_export *now,
 		return -1;
 	for (i = 0; i < r.n; i++)
 		device_warn(d, "%s", r.notes[i]);
-	/* every reconnect's own: none left from one that failed later */
+	/* every reconnect's own: none left from one that failed later;
+	 * d->p has the limit being applied, if any */
 	d->new_max = d->attached ? r.max_request : 0;
 	if (!d->attached && r.max_request)
 		d->p.max_request = r.max_request;
@@ -184,24 +191,46 @@ static int reshape(struct nbd_device *d, const struct nbd_export *now,
 }
 
 /*
- * A smaller request limit, applied once the kernel has the new link, not
- * before: 6.12 freezes the queue to change it, the freeze waits for the
- * requests in flight, and those wait for that link.  Requests made before
- * it keep their size; the kernel cannot split them again.
+ * A smaller request limit, applied once the kernel has the new link, and
+ * by a child (limit.h): on 6.12 the write waits for the requests in
+ * flight, and they may wait for another reconnect.  One at a time; the
+ * device's limit is the new one from the start, so that the next
+ * reconnect compares with it.  -1 (e set): the limit file cannot be
+ * opened.  A child that cannot start is tried again (device_limit_kick).
  */
-static int apply_new_limit(struct nbd_device *d, struct nbd_err *e)
+int device_limit_kick(struct nbd_device *d, struct nbd_err *e)
 {
-	uint32_t max = d->new_max;
+	struct nbd_err why;
 
-	d->new_max = 0;
-	if (!max)
+	if (!d->new_max || d->limit.fd >= 0)
 		return 0;
-	if (limit_requests(d, max, e) < 0)
+	if (limit_open(d, e) < 0)
 		return -1;
-	d->p.max_request = max;
+	if (limit_job_start(&d->limit, d->limit_fd, d->index, d->hw_kb,
+			    d->new_max, &why) < 0) {
+		device_warn(d, "%s; trying again", why.msg);
+		return 0;
+	}
+	d->p.max_request = d->new_max;
+	d->new_max = 0;
+	device_record(d);
+	return 0;
+}
+
+int device_limit_fd(const struct nbd_device *d)
+{
+	return d->limit.fd;
+}
+
+int device_limit_done(struct nbd_device *d, struct nbd_err *e)
+{
+	uint32_t max = d->limit.max;
+
+	if (limit_job_finish(&d->limit, e) < 0)
+		return -1;
 	device_warn(d, "the server's maximum payload is now %u bytes; requests are limited to it",
 		    max);
-	return 0;
+	return device_limit_kick(d, e);
 }
 
 static int device_gone(void *arg)
@@ -559,7 +588,7 @@ int device_reconnect(struct nbd_device *d, unsigned int k, struct nbd_err *e)
 	} else {
 		handed_over(d, k);
 	}
-	lim = apply_new_limit(d, e);
+	lim = device_limit_kick(d, e);
 	device_record(d);
 	if (lim < 0)
 		return DEVICE_EXPORT_CHANGED;
@@ -694,6 +723,9 @@ void device_close(struct nbd_device *d)
 		close(d->state_fd);
 	if (d->limit_fd >= 0)
 		close(d->limit_fd);
+	if (d->limit.fd >= 0)	/* its child finishes on its own */
+		close(d->limit.fd);
+	limit_job_init(&d->limit);
 	if (d->sys_fd >= 0)
 		close(d->sys_fd);
 	d->state_fd = -1;

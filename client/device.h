@@ -25,6 +25,7 @@
 #include "config.h"
 #include "datapath.h"
 #include "err.h"
+#include "limit.h"
 #include "log.h"
 #include "optreply.h"
 #include "tls.h"
@@ -72,8 +73,9 @@ struct nbd_device {
 	int limit_fd;			/* queue/max_sectors_kb, or -1 */
 	uint32_t hw_kb;			/* the device's own maximum, 0 unknown */
 	uint32_t new_max;		/* a smaller request limit a reconnect
-					 * found, applied once the kernel has
-					 * that link (apply_new_limit) */
+					 * found, not yet being applied
+					 * (device_limit_kick) */
+	struct limit_job limit;		/* the one being applied */
 	int sys_fd;			/* /sys/block/nbdN once attached
 					 * (netlink), or -1 */
 	char kpid[32];			/* its pid file then: the device is
@@ -115,6 +117,17 @@ int device_attach(struct nbd_device *d, struct nbd_err *e);
  * again later; DEVICE_EXPORT_CHANGED: never; DEVICE_NOT_TAKEN: no dead
  * connection in the kernel to replace. */
 int device_reconnect(struct nbd_device *d, unsigned int k, struct nbd_err *e);
+/*
+ * A smaller request limit that a reconnect found is applied by a child
+ * (limit.h), started once the kernel has the link: device_limit_kick
+ * starts the one waiting, if none is running (-1, e set: the limit file
+ * cannot be opened, the device must go); device_limit_fd is readable, or
+ * -1, while one runs; device_limit_done takes its word once it is (-1, e
+ * set: not applied, the device must go) and logs the new limit.
+ */
+int device_limit_kick(struct nbd_device *d, struct nbd_err *e);
+int device_limit_fd(const struct nbd_device *d);
+int device_limit_done(struct nbd_device *d, struct nbd_err *e);
 /* Link k died: release what it held, mark it LINK_DEAD, record it. */
 void device_link_dead(struct nbd_device *d, unsigned int k);
 /*

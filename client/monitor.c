@@ -171,6 +171,27 @@ static int export_changed(struct nbd_device *d, const struct nbd_err *e)
 	return 1;
 }
 
+/* The request limit a reconnect found: applied, or the device goes (as
+ * when it is refused at once); a limit waiting for its child is started.
+ * 1: exit with status 1. */
+static int limit_done(struct nbd_device *d)
+{
+	struct nbd_err e;
+
+	if (device_limit_done(d, &e) < 0)
+		return export_changed(d, &e);
+	return 0;
+}
+
+static int limit_kick(struct nbd_device *d)
+{
+	struct nbd_err e;
+
+	if (device_limit_kick(d, &e) < 0)
+		return export_changed(d, &e);
+	return 0;
+}
+
 /* Reconnect every dead link that is due.  1: exit with status 1. */
 static int reconnect_due(struct nbd_device *d)
 {
@@ -223,11 +244,13 @@ static int next_wait_ms(const struct nbd_device *d)
 /* One round: wait for something, handle it.  1: done (status in *st). */
 static int monitor_round(struct nbd_device *d, int *st)
 {
-	struct pollfd p[2 + DEVICE_MAX_LINKS];
-	unsigned int which[2 + DEVICE_MAX_LINKS], n = 0, i;
+	struct pollfd p[3 + DEVICE_MAX_LINKS];
+	unsigned int which[3 + DEVICE_MAX_LINKS], n = 0, i;
 
 	p[n++] = (struct pollfd){ .fd = d->stop_fd, .events = POLLIN };
 	p[n++] = (struct pollfd){ .fd = nbd_nl_fd(d->nl), .events = POLLIN };
+	/* -1 (none running): poll skips it */
+	p[n++] = (struct pollfd){ .fd = device_limit_fd(d), .events = POLLIN };
 	for (i = 0; i < d->n; i++) {
 		if (d->link[i].state != LINK_ATTACHED)
 			continue;
@@ -247,17 +270,19 @@ static int monitor_round(struct nbd_device *d, int *st)
 			d->name);
 		return 1;
 	}
-	for (i = 2; i < n; i++)
+	for (i = 3; i < n; i++)
 		if (p[i].revents)
 			own_link_died(d, which[i]);
 	if (p[1].revents)
 		drain_events(d);
+	if (p[2].revents && limit_done(d))
+		return *st = 1;
 	if (device_connected(d) == 0) {
 		nbd_log(&d->log, LOG_INFO, "/dev/%s was disconnected; exiting",
 			d->name);
 		return 1;
 	}
-	if (d->watched && reconnect_due(d))
+	if (d->watched && (reconnect_due(d) || limit_kick(d)))
 		return *st = 1;
 	return 0;
 }

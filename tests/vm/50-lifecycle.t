@@ -14,7 +14,8 @@
 #   - the export grows while the server is down: the monitor refuses it,
 #     logs why, disconnects the device and exits 1;
 #   - a smaller maximum payload after a reconnect is applied, also while
-#     a read is in flight across the outage (which completes);
+#     a read is in flight across the outage and the next one (the read
+#     completes, the monitor reconnects meanwhile);
 #   - SIGTERM to the monitor while the server is silent in the middle of a
 #     renegotiation ends it within 2 s.
 . "$(dirname "$0")/lib.sh"
@@ -162,21 +163,36 @@ check "limit: an 8 MiB O_DIRECT write" dd if=/tmp/pat8 of=/dev/nbd5 bs=8M count=
 check "limit: an 8 MiB O_DIRECT read, byte-exact" sh -c 'dd if=/dev/nbd5 bs=8M count=1 iflag=direct 2>/dev/null | cmp - /tmp/pat8'
 # A read in flight when the server dies (it is held, SIGSTOP, until the
 # kill): 6.12 freezes the queue to change the limit, and a freeze waits
-# for that read, which waits for the reconnect.
+# for that read, which waits for the reconnect.  The next server (32K)
+# gets the read, holds it (rdelay) and dies too: the limit still waits
+# for the read, the monitor must not, and the third server answers it.
 kill -STOP "$(cat /run/limit.pid)"
 rm -f /tmp/limit-dd.rc
-( dd if=/dev/nbd5 of=/tmp/limit-dd.out bs=32K count=1 skip=3 iflag=direct 2>/tmp/limit-dd.err; echo $? >/tmp/limit-dd.rc ) &
+t_read=$(uptime_s)
+( dd if=/dev/nbd5 of=/tmp/limit-dd.out bs=32K count=1 skip=3 iflag=direct 2>/tmp/limit-dd.err; echo $? >/tmp/limit-dd.rc; uptime_s >/tmp/limit-dd.end ) &
 ddpid=$!
 check "limit: a read is in flight when the server dies" wait_for 10 inflight_ge nbd5 1
 stop_server limit
-check "limit: server restarted, maximum 32K" start_server limit 10814 --filter=blocksize-policy file /tmp/limit.img $policy blocksize-maximum=32K
+reconnects() { grep -c "reconnected connection 1" /tmp/limit.log; }
+reconnects_are() { test "$(reconnects)" = "$1"; }
+check "limit: server restarted, maximum 32K, holding reads" start_server limit 10814 --filter=blocksize-policy --filter=delay file /tmp/limit.img $policy blocksize-maximum=32K rdelay=20
 check "limit: reconnected" wait_for 30 est_is 10814 1
+sleep 2
+check_eq "limit: the read is still in flight" "$(cat /tmp/limit-dd.rc 2>/dev/null)" ""
+stop_server limit
+t_third=$(uptime_s)
+check "limit: server restarted again, maximum 32K" start_server limit 10814 --filter=blocksize-policy file /tmp/limit.img $policy blocksize-maximum=32K
+check "limit: reconnected again, with the read in flight" wait_for 30 reconnects_are 2
+[ $? = 0 ] || diag "$(cat /tmp/limit.log)"
 check "limit: it logs the smaller maximum" wait_for 10 grep -q "the server's maximum payload is now 32768 bytes; requests are limited to it" /tmp/limit.log
 [ $? = 0 ] || diag "$(cat /tmp/limit.log)"
 check_eq "limit: max_sectors_kb 32 once it says so" "$(cat /sys/block/nbd5/queue/max_sectors_kb)" 32
+check_eq "limit: said once" "$(grep -c "maximum payload is now" /tmp/limit.log)" 1
 wait_pid $ddpid 60
 check_eq "limit: the read in flight completes" "$(cat /tmp/limit-dd.rc 2>/dev/null)" 0
 [ "$(cat /tmp/limit-dd.rc 2>/dev/null)" = 0 ] || diag "$(cat /tmp/limit-dd.err)"
+t_end=$(cat /tmp/limit-dd.end 2>/dev/null)
+diag "limit: the read took $(awk -v a=$t_read -v b=$t_end 'BEGIN { printf "%.2f", b - a }') s across both outages, and ended $(awk -v a=$t_third -v b=$t_end 'BEGIN { printf "%.2f", b - a }') s after the third server was started"
 check "limit: it read the right 32K" sh -c 'dd if=/tmp/pat8 bs=32K count=1 skip=3 2>/dev/null | cmp - /tmp/limit-dd.out'
 check "limit: an 8 MiB O_DIRECT read after it, byte-exact" sh -c 'dd if=/dev/nbd5 bs=8M count=1 iflag=direct 2>/dev/null | cmp - /tmp/pat8'
 check "limit: an 8 MiB O_DIRECT write after it" dd if=/tmp/pat8 of=/dev/nbd5 bs=8M count=1 seek=1 oflag=direct
