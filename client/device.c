@@ -196,7 +196,7 @@ static int reshape(struct nbd_device *d, const struct nbd_export *now,
  * flight, and they may wait for another reconnect.  One at a time; the
  * device's limit is the new one from the start, so that the next
  * reconnect compares with it.  -1 (e set): the limit file cannot be
- * opened.  A child that cannot start is tried again (device_limit_kick).
+ * opened.  A child that cannot start is tried again at the next call.
  */
 int device_limit_kick(struct nbd_device *d, struct nbd_err *e)
 {
@@ -230,7 +230,7 @@ int device_limit_done(struct nbd_device *d, struct nbd_err *e)
 		return -1;
 	device_warn(d, "the server's maximum payload is now %u bytes; requests are limited to it",
 		    max);
-	return device_limit_kick(d, e);
+	return 0;
 }
 
 static int device_gone(void *arg)
@@ -558,7 +558,7 @@ fail:
 int device_reconnect(struct nbd_device *d, unsigned int k, struct nbd_err *e)
 {
 	unsigned int req, dead;
-	int r, lim;
+	int r;
 
 	if (!d->nl)
 		return err_set(e, "reconnecting needs the netlink interface");
@@ -577,22 +577,16 @@ int device_reconnect(struct nbd_device *d, unsigned int k, struct nbd_err *e)
 	attach_timeouts(d->cfg, d->watched, &req, &dead);
 	if (r == 0 && !req)
 		r = 1;
-	if (r < 0) {
+	if (r <= 0) {
 		link_close(d, k);
-		d->link[k].state = LINK_DEAD;
-		return -1;
+		d->link[k].state = r < 0 ? LINK_DEAD : LINK_ADOPTED;
+		if (r == 0)
+			device_record(d);
+		return r < 0 ? -1 : DEVICE_NOT_TAKEN;
 	}
-	if (r == 0) {
-		link_close(d, k);
-		d->link[k].state = LINK_ADOPTED;
-	} else {
-		handed_over(d, k);
-	}
-	lim = device_limit_kick(d, e);
+	handed_over(d, k);
 	device_record(d);
-	if (lim < 0)
-		return DEVICE_EXPORT_CHANGED;
-	return r == 0 ? DEVICE_NOT_TAKEN : 0;
+	return 0;
 }
 
 bool device_has_proxy(const struct nbd_device *d)

@@ -101,8 +101,7 @@ struct nbd_device {
 	unsigned int nwarnings;
 };
 
-/* Returned by device_reconnect when the export is not the one attached,
- * or a smaller request limit it found cannot be applied. */
+/* Returned by device_reconnect when the export is not the one attached. */
 #define DEVICE_EXPORT_CHANGED (-2)
 /* ... when the kernel had no dead connection to replace: the link is
  * LINK_ADOPTED (the kernel's own connection is alive). */
@@ -119,11 +118,12 @@ int device_attach(struct nbd_device *d, struct nbd_err *e);
 int device_reconnect(struct nbd_device *d, unsigned int k, struct nbd_err *e);
 /*
  * A smaller request limit that a reconnect found is applied by a child
- * (limit.h), started once the kernel has the link: device_limit_kick
- * starts the one waiting, if none is running (-1, e set: the limit file
- * cannot be opened, the device must go); device_limit_fd is readable, or
- * -1, while one runs; device_limit_done takes its word once it is (-1, e
- * set: not applied, the device must go) and logs the new limit.
+ * (limit.h), started after the reconnect has given the kernel the link:
+ * device_limit_kick starts the one waiting, if none is running (-1, e
+ * set: the limit file cannot be opened, the device must go);
+ * device_limit_fd is readable, or -1, while one runs; device_limit_done
+ * takes its word once it is (-1, e set: not applied, the device must go)
+ * and logs the new limit.  The monitor calls the three every round.
  */
 int device_limit_kick(struct nbd_device *d, struct nbd_err *e);
 int device_limit_fd(const struct nbd_device *d);

@@ -171,9 +171,10 @@ static int export_changed(struct nbd_device *d, const struct nbd_err *e)
 	return 1;
 }
 
-/* The request limit a reconnect found: applied, or the device goes (as
- * when it is refused at once); a limit waiting for its child is started.
- * 1: exit with status 1. */
+/* The request limit a reconnect found: its child is done (limit_done)
+ * and the next one started (limit_kick, after the round's reconnects), or
+ * the device goes, as for an export refused at once.  1: exit with
+ * status 1. */
 static int limit_done(struct nbd_device *d)
 {
 	struct nbd_err e;
