@@ -8,6 +8,7 @@
 
 #include "kernel.h"
 #include "limit.h"
+#include "sandbox.h"
 
 /* The child's word: LIMIT_OK, or LIMIT_ERR and the message. */
 #define LIMIT_OK 'o'
@@ -20,29 +21,19 @@ void limit_job_init(struct limit_job *j)
 	j->max = 0;
 }
 
-/* Close everything but the two files it needs (the kernel's sockets, the
- * netlink socket, the state directory are the monitor's). */
-static void keep_only(int a, int b)
-{
-	int lo = a < b ? a : b, hi = a < b ? b : a;
-
-	if (lo > 3)
-		close_range(3, (unsigned int)lo - 1, 0);
-	if (hi > lo + 1)
-		close_range((unsigned int)lo + 1, (unsigned int)hi - 1, 0);
-	close_range((unsigned int)hi + 1, ~0U, 0);
-}
-
 static void job_main(int wfd, int limit_fd, int index, uint32_t hw_kb,
 		     uint32_t max)
 {
 	struct nbd_err e;
 	char word[1 + sizeof(e.msg)];
+	int keep[2] = { wfd, limit_fd };
 	size_t n = 1;
 	ssize_t w;
 
 	prctl(PR_SET_NAME, "nbd-limit", 0, 0, 0);
-	keep_only(wfd, limit_fd);
+	/* the kernel's sockets, the netlink socket, the state directory
+	 * are the monitor's */
+	sandbox_close_others(keep, 2);
 	word[0] = LIMIT_OK;
 	if (nbd_sysfs_limit_requests(limit_fd, index, hw_kb, max, &e) < 0) {
 		word[0] = LIMIT_ERR;

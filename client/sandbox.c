@@ -416,3 +416,41 @@ int sandbox_report_read(int fd, char *name, size_t len)
 	sandbox_call_name(r.nr, r.arch, name, len);
 	return 1;
 }
+
+/* ---- file descriptors ---- */
+
+static void close_from(unsigned int lo, unsigned int hi)
+{
+	long max;
+
+	if (lo > hi)
+		return;
+	if (close_range(lo, hi, 0) == 0)
+		return;
+	max = sysconf(_SC_OPEN_MAX);
+	if (max < 0 || max > 65536)
+		max = 65536;
+	for (; lo <= hi && lo < (unsigned int)max; lo++)
+		close((int)lo);
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+void sandbox_close_others(const int *keep, unsigned int n)
+{
+	int k[SANDBOX_KEEP_MAX];
+	unsigned int next = 3, i;
+
+	if (n > SANDBOX_KEEP_MAX)
+		n = SANDBOX_KEEP_MAX;
+	memcpy(k, keep, n * sizeof(k[0]));
+	qsort(k, n, sizeof(k[0]), cmp_int);
+	for (i = 0; i < n; i++) {
+		close_from(next, (unsigned int)k[i] - 1);
+		next = (unsigned int)k[i] + 1;
+	}
+	close_from(next, ~0U);
+}

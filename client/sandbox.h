@@ -18,6 +18,7 @@
 #ifndef NBDC_SANDBOX_H
 #define NBDC_SANDBOX_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -73,6 +74,14 @@ int sandbox_filter(enum sandbox_role role, int report_fd, struct nbd_err *e);
 int sandbox_report_read(int fd, char *name, size_t len);
 /* The name of system call nr on arch (an AUDIT_ARCH_* value). */
 void sandbox_call_name(int nr, uint32_t arch, char *name, size_t len);
+
+/*
+ * Close every file descriptor above 2 but keep[0..n-1] (each above 2, n
+ * at most SANDBOX_KEEP_MAX): a forked child holds nothing of its
+ * parent's but what it needs (close_range, or close one by one).
+ */
+#define SANDBOX_KEEP_MAX 4
+void sandbox_close_others(const int *keep, unsigned int n);
 
 /* Running under valgrind (make check-valgrind), whose own system calls a
  * seccomp filter would bind too: sandbox_proxy and sandbox_monitor then

@@ -64,42 +64,6 @@ static int above_stdio(int fd)
 	return fd > STDERR_FILENO ? fd : fcntl(fd, F_DUPFD_CLOEXEC, 3);
 }
 
-static void close_from(unsigned int lo, unsigned int hi)
-{
-	long max;
-
-	if (lo > hi)
-		return;
-	if (close_range(lo, hi, 0) == 0)
-		return;
-	max = sysconf(_SC_OPEN_MAX);
-	if (max < 0 || max > 65536)
-		max = 65536;
-	for (; lo <= hi && lo < (unsigned int)max; lo++)
-		close((int)lo);
-}
-
-static int cmp_int(const void *a, const void *b)
-{
-	return *(const int *)a - *(const int *)b;
-}
-
-/* Close every fd but 0..2 and keep[0..2]. */
-static void close_others(const int keep[3])
-{
-	int k[3];
-	unsigned int next = 3;
-	int i;
-
-	memcpy(k, keep, sizeof(k));
-	qsort(k, 3, sizeof(k[0]), cmp_int);
-	for (i = 0; i < 3; i++) {
-		close_from(next, (unsigned int)k[i] - 1);
-		next = (unsigned int)k[i] + 1;
-	}
-	close_from(next, ~0U);
-}
-
 /*
  * fds[0..2]: net, plain, ready; moved above 2 if needed.  stdin and stdout
  * go to /dev/null (null_fd, opened while there was a /dev: after
@@ -125,7 +89,7 @@ static int proxy_fds(int fds[3], int null_fd, bool keep_stderr)
 	dup2(null, STDOUT_FILENO);
 	if (!keep_stderr || stderr_ours)
 		dup2(null, STDERR_FILENO);
-	close_others(fds);
+	sandbox_close_others(fds, 3);
 	return 0;
 }
 

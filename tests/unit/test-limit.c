@@ -2,7 +2,8 @@
 /*
  * A request size limit applied by a child (limit.h), against a plain file
  * standing in for queue/max_sectors_kb: the number it writes, the error
- * it sends back word for word, and a child that ends without a word.
+ * it sends back word for word, and a child that ends without a word; and
+ * sandbox_close_others, which its child calls to hold nothing else.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "limit.h"
+#include "sandbox.h"
 #include "tap.h"
 
 static char file[] = "/tmp/test-limit.XXXXXX";
@@ -52,6 +54,35 @@ static int run(int limit_fd, uint32_t hw_kb, uint32_t max, struct nbd_err *e)
 	return r;
 }
 
+/* In a child: of six descriptors, the two kept (given out of order) and
+ * 0..2 stay open, the other four are closed. */
+static void close_others(void)
+{
+	int fds[6], keep[2], i, mask = 0, st = -1;
+	pid_t pid;
+
+	for (i = 0; i < 6; i++)
+		fds[i] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	keep[0] = fds[4];
+	keep[1] = fds[1];
+	pid = fork();
+	if (pid == 0) {
+		sandbox_close_others(keep, 2);
+		for (i = 0; i < 6; i++)
+			if (fcntl(fds[i], F_GETFD) >= 0)
+				mask |= 1 << i;
+		if (fcntl(0, F_GETFD) >= 0 && fcntl(1, F_GETFD) >= 0 &&
+		    fcntl(2, F_GETFD) >= 0)
+			mask |= 1 << 6;
+		_exit(mask);
+	}
+	waitpid(pid, &st, 0);
+	is_int(WIFEXITED(st) ? WEXITSTATUS(st) : -1, 1 << 6 | 1 << 4 | 1 << 1,
+	       "sandbox_close_others: only 0..2 and the two kept stay open");
+	for (i = 0; i < 6; i++)
+		close(fds[i]);
+}
+
 int main(void)
 {
 	struct nbd_err e = { "(untouched)" };
@@ -87,5 +118,6 @@ int main(void)
 	is_str(e.msg, "the process that limits the requests (pid 12345) ended without a word",
 	       "no word: says so");
 	unlink(file);
+	close_others();
 	return tap_done();
 }
